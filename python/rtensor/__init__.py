@@ -1,0 +1,23 @@
+"""rtensor: a Theano-style symbolic tensor runtime with a Rust core.
+
+    import rtensor as th
+    T = th.tensor
+    x = T.dmatrix('x'); W = th.shared(np.ones((3, 2)), name='W')
+    f = th.function([x], T.dot(x, W), updates=[(W, W * 2)])
+"""
+
+from . import _core
+from .configparser import change_flags, config  # first: loads RTENSOR_FLAGS and the rc file
+
+from . import cuda, gof, printing, scalar, tensor  # noqa: E402
+from . import compile  # noqa: E402
+from ._core import MissingInputError, UnusedInputError  # noqa: E402
+from .compile import In, Out, SharedVariable, function, shared  # noqa: E402
+from .graph import Apply, Variable  # noqa: E402
+from .printing import debugprint, pp  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = ["Apply", "In", "MissingInputError", "Out", "SharedVariable", "UnusedInputError", "Variable",
+           "change_flags", "compile", "config", "cuda", "debugprint", "function", "gof", "pp", "printing",
+           "scalar", "shared", "tensor"]

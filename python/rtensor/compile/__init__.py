@@ -1,0 +1,8 @@
+"""`rtensor.compile`: compiled functions, their inputs and outputs, shared variables."""
+
+from .._core import MissingInputError, UnusedInputError
+from .function import Function, FunctionGraph, function
+from .io import In, Out
+from .sharedvalue import SharedVariable, shared
+
+function_module = __import__("sys").modules[__name__]

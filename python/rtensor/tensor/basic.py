@@ -1,0 +1,220 @@
+"""Tensor constructors and the functions of `rtensor.tensor` (Theano's
+`theano.tensor`). Each makes nodes in the Rust core."""
+
+from __future__ import annotations
+
+import numbers
+
+from .. import _core
+from ..configparser import config
+from ..graph import wrap
+from .type import TensorType
+from .var import TensorVariable, _axes, _elemwise, _keepdims, as_tensor_variable
+
+# -- constructors -----------------------------------------------------------
+
+_PREFIX = {"b": "int8", "w": "int16", "i": "int32", "l": "int64", "f": "float32", "d": "float64", "c": "complex64", "z": "complex128"}
+
+
+def tensor(dtype=None, broadcastable=None, name=None):
+    """`T.tensor(dtype, broadcastable, name)`."""
+    return TensorType(dtype or config.floatX, broadcastable or ())(name)
+
+
+def _constructor(pattern, doc):
+    def make(name=None, dtype=None):
+        return TensorType(dtype or config.floatX, pattern)(name)
+
+    make.__doc__ = doc
+    return make
+
+
+scalar = _constructor((), "A 0-d tensor variable (dtype floatX unless given).")
+vector = _constructor((False,), "A 1-d tensor variable.")
+matrix = _constructor((False, False), "A 2-d tensor variable.")
+row = _constructor((True, False), "A 1xN matrix variable (first dimension broadcastable).")
+col = _constructor((False, True), "An Nx1 matrix variable (second dimension broadcastable).")
+tensor3 = _constructor((False,) * 3, "A 3-d tensor variable.")
+tensor4 = _constructor((False,) * 4, "A 4-d tensor variable.")
+tensor5 = _constructor((False,) * 5, "A 5-d tensor variable.")
+
+
+def _prefixed(prefix, pattern):
+    dtype = _PREFIX[prefix]
+
+    def make(name=None):
+        return TensorType(dtype, pattern)(name)
+
+    make.__doc__ = "A %s variable of broadcastable pattern %s." % (dtype, pattern)
+    return make
+
+
+_PATTERNS = {"scalar": (), "vector": (False,), "matrix": (False, False), "row": (True, False), "col": (False, True),
+             "tensor3": (False,) * 3, "tensor4": (False,) * 4, "tensor5": (False,) * 5}
+for _p in _PREFIX:
+    for _kind, _pattern in _PATTERNS.items():
+        globals()[_p + _kind] = _prefixed(_p, _pattern)
+
+
+def constant(x, name=None, ndim=None, dtype=None):
+    """A constant; Python numbers take the smallest dtype that holds them."""
+    v = wrap(_core.constant(x, name, dtype))
+    if ndim is not None and v.ndim != ndim:
+        raise ValueError("constant %r has %d dimensions, not %d" % (x, v.ndim, ndim))
+    return v
+
+
+# -- elementwise --------------------------------------------------------------
+
+
+def _unary(op, doc):
+    def f(x):
+        return _elemwise(op, x)
+
+    f.__name__ = op.rstrip("_")
+    f.__doc__ = doc
+    return f
+
+
+def _binary(op, doc):
+    def f(a, b):
+        return _elemwise(op, a, b)
+
+    f.__name__ = op.rstrip("_")
+    f.__doc__ = doc
+    return f
+
+
+add = _binary("add", "Element-wise a + b.")
+sub = _binary("sub", "Element-wise a - b.")
+mul = _binary("mul", "Element-wise a * b.")
+true_div = _binary("true_div", "Element-wise a / b.")
+int_div = _binary("int_div", "Element-wise a // b (floor).")
+mod = _binary("mod", "Element-wise a % b.")
+pow = _binary("pow", "Element-wise a ** b.")
+maximum = _binary("maximum", "Element-wise maximum.")
+minimum = _binary("minimum", "Element-wise minimum.")
+eq = _binary("eq", "Element-wise a == b (bool).")
+neq = _binary("neq", "Element-wise a != b (bool).")
+lt = _binary("lt", "Element-wise a < b (bool).")
+le = _binary("le", "Element-wise a <= b (bool).")
+gt = _binary("gt", "Element-wise a > b (bool).")
+ge = _binary("ge", "Element-wise a >= b (bool).")
+and_ = _binary("and_", "Element-wise bitwise and.")
+or_ = _binary("or_", "Element-wise bitwise or.")
+xor = _binary("xor", "Element-wise bitwise xor.")
+neg = _unary("neg", "Element-wise -x.")
+abs_ = _unary("abs_", "Element-wise |x|.")
+sqr = _unary("sqr", "Element-wise x * x.")
+sqrt = _unary("sqrt", "Element-wise square root.")
+exp = _unary("exp", "Element-wise exponential.")
+log = _unary("log", "Element-wise natural logarithm.")
+sin = _unary("sin", "Element-wise sine.")
+cos = _unary("cos", "Element-wise cosine.")
+tanh = _unary("tanh", "Element-wise hyperbolic tangent.")
+invert = _unary("invert", "Element-wise bitwise not.")
+divide = true_div
+floor_div = int_div
+
+
+def switch(cond, ift, iff):
+    """Element-wise `ift if cond else iff` (both branches are computed)."""
+    return _elemwise("switch", cond, ift, iff)
+
+
+where = switch
+
+
+def cast(x, dtype):
+    """`x` converted to `dtype` (float to int truncates toward zero)."""
+    x = as_tensor_variable(x)
+    if dtype == "floatX":
+        dtype = config.floatX
+    return wrap(_core.cast(x, str(dtype)))
+
+
+# -- shapes -----------------------------------------------------------------
+
+
+def reshape(x, newshape, ndim=None):
+    """`x` with another shape (one entry may be -1)."""
+    x = as_tensor_variable(x)
+    if isinstance(newshape, _core.Var):
+        shape = as_tensor_variable(newshape)
+        if ndim is None:
+            raise ValueError("reshape with a symbolic shape vector needs ndim=")
+    else:
+        if isinstance(newshape, numbers.Integral):
+            newshape = (newshape,)
+        newshape = list(newshape)
+        ndim = len(newshape) if ndim is None else ndim
+        if all(isinstance(s, numbers.Integral) for s in newshape):
+            import numpy as np
+
+            shape = wrap(_core.constant(np.asarray(newshape, dtype="int64"), None, "int64"))
+        else:
+            shape = wrap(_core.make_vector([cast(as_tensor_variable(s), "int64") for s in newshape], "int64"))
+    return wrap(_core.reshape(x, shape, int(ndim)))
+
+
+def flatten(x, ndim=1, outdim=None):
+    """`x` with its trailing dimensions joined into one."""
+    return as_tensor_variable(x).flatten(ndim, outdim)
+
+
+def shape(x):
+    """The shape of `x` as an int64 vector."""
+    return as_tensor_variable(x).shape
+
+
+def transpose(x, axes=None):
+    """`x` with its axes permuted (reversed by default)."""
+    x = as_tensor_variable(x)
+    return x.transpose() if axes is None else x.transpose(*axes)
+
+
+# -- reductions -------------------------------------------------------------
+
+
+def _reduce(kind, x, axis, keepdims, dtype=None):
+    x = as_tensor_variable(x)
+    out = wrap(_core.reduce(kind, x, _axes(axis, x.ndim)))
+    if dtype is not None:
+        out = cast(out, dtype)
+    return _keepdims(out, x, axis) if keepdims else out
+
+
+def sum(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """Sum over `axis` (all axes by default); integers sum as int64."""
+    return _reduce("sum", x, axis, keepdims, dtype)
+
+
+def prod(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """Product over `axis`."""
+    return _reduce("prod", x, axis, keepdims, dtype)
+
+
+def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """Mean over `axis`; integer inputs give float64."""
+    return _reduce("mean", x, axis, keepdims, dtype)
+
+
+def max(x, axis=None, keepdims=False):
+    """Maximum over `axis`."""
+    return _reduce("max", x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False):
+    """Minimum over `axis`."""
+    return _reduce("min", x, axis, keepdims)
+
+
+# -- products ---------------------------------------------------------------
+
+
+def dot(a, b):
+    """Matrix/vector product (NumPy's dot for 1-d and 2-d operands)."""
+    return wrap(_core.dot(as_tensor_variable(a), as_tensor_variable(b)))
+
+
+__all__ = [n for n in dir() if not n.startswith("_")] + ["TensorVariable"]

@@ -1,0 +1,68 @@
+//! Compiled functions: lower once, rewrite, link, then call many times.
+
+pub mod fgraph;
+pub mod maker;
+
+use std::sync::{Arc, Mutex};
+
+use crate::error::Result;
+use crate::graph::{SharedContainer, VarRef};
+use crate::memory::Tensor;
+use crate::vm::{Program, Storage};
+
+pub use maker::{CompileRequest, InputSpec, OutputSpec};
+
+/// A compiled function.
+pub struct Function {
+    program: Program,
+    /// Calls are serialized on this storage (one call at a time per function).
+    storage: Mutex<Storage>,
+    pub n_outputs: usize,
+    pub update_targets: Vec<(VarRef, Arc<SharedContainer>)>,
+    /// Explicit inputs with an `In(update=...)` state, in output order.
+    pub input_updates: Vec<usize>,
+    pub warnings: Vec<String>,
+}
+
+/// What one call produced.
+pub struct CallResult {
+    pub outputs: Vec<Tensor>,
+    /// New values of the `In(update=)` states, in `input_updates` order.
+    pub input_states: Vec<Tensor>,
+}
+
+impl Function {
+    pub fn compile(req: &CompileRequest) -> Result<Function> {
+        let lowered = maker::lower(req)?;
+        let program = Program::link(lowered.fgraph, req.inputs.len());
+        let storage = Mutex::new(program.new_storage());
+        Ok(Function {
+            program,
+            storage,
+            n_outputs: lowered.n_outputs,
+            update_targets: lowered.update_targets,
+            input_updates: lowered.input_updates,
+            warnings: lowered.warnings,
+        })
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Runs the function on filtered input values. Outputs and updates are
+    /// computed from the values before the call; the updates are stored
+    /// together at the end, so a call that fails changes nothing.
+    pub fn call(&self, inputs: Vec<Tensor>, allow_gc: bool) -> Result<CallResult> {
+        let mut storage = self.storage.lock().unwrap_or_else(|e| e.into_inner());
+        let mut values = self.program.run(&mut storage, inputs, allow_gc)?;
+        drop(storage);
+        let n_shared = self.update_targets.len();
+        let input_states = values.split_off(self.n_outputs + n_shared);
+        let updates = values.split_off(self.n_outputs);
+        for ((_, container), value) in self.update_targets.iter().zip(updates) {
+            container.set(value);
+        }
+        Ok(CallResult { outputs: values, input_states })
+    }
+}

@@ -1,0 +1,82 @@
+//! Products: `dot` of vectors and matrices, through a pure-Rust GEMM for
+//! float32/float64 and a plain loop for the other dtypes.
+
+use crate::dtype::{self, DType};
+use crate::error::{Error, Result};
+use crate::memory::{Tensor, matmul_f32, matmul_f64};
+use crate::ops::scalar::{Prim, cast_tensor, read_all};
+use crate::types::{TensorType, Type};
+use crate::with_dtype;
+
+pub fn dot_output_types(inputs: &[&Type]) -> Result<Vec<Type>> {
+    let (a, b) = match (inputs[0].tensor(), inputs[1].tensor()) {
+        (Some(a), Some(b)) => (a, b),
+        _ => return Err(Error::Type("dot expects two tensors".into())),
+    };
+    let dtype = dtype::arithmetic_upcast(&[a.dtype, b.dtype]);
+    let bcast: Vec<bool> = match (a.ndim(), b.ndim()) {
+        (1, 1) => vec![],
+        (2, 1) => vec![a.broadcastable[0]],
+        (1, 2) => vec![b.broadcastable[1]],
+        (2, 2) => vec![a.broadcastable[0], b.broadcastable[1]],
+        (x, y) => {
+            return Err(Error::NotImplemented(format!(
+                "dot of a {x}-dimensional and a {y}-dimensional tensor ({a} and {b}): only vectors and matrices are supported"
+            )));
+        }
+    };
+    Ok(vec![Type::Tensor(TensorType::new(dtype, &bcast))])
+}
+
+/// NumPy's `dot` for 1-d and 2-d operands.
+pub fn dot_perform(a: &Tensor, b: &Tensor, out_dtype: DType) -> Result<Tensor> {
+    let (m, k) = match a.ndim() {
+        1 => (1, a.shape[0]),
+        _ => (a.shape[0], a.shape[1]),
+    };
+    let (k2, n) = match b.ndim() {
+        1 => (b.shape[0], 1),
+        _ => (b.shape[0], b.shape[1]),
+    };
+    if k != k2 {
+        return Err(Error::Value(format!(
+            "shapes {:?} and {:?} not aligned: {} (dim {}) != {} (dim 0)",
+            &a.shape[..],
+            &b.shape[..],
+            k,
+            a.ndim() - 1,
+            k2
+        )));
+    }
+    let out_shape: Vec<usize> = match (a.ndim(), b.ndim()) {
+        (1, 1) => vec![],
+        (2, 1) => vec![m],
+        (1, 2) => vec![n],
+        _ => vec![m, n],
+    };
+    let a = cast_tensor(a, out_dtype)?.contiguous()?;
+    let b = cast_tensor(b, out_dtype)?.contiguous()?;
+    let mut out = Tensor::zeros(out_dtype, &out_shape)?;
+    match out_dtype {
+        DType::Float32 => matmul_f32(m, n, k, &a, &b, &mut out)?,
+        DType::Float64 => matmul_f64(m, n, k, &a, &b, &mut out)?,
+        d => with_dtype!(d, T => naive::<T>(m, n, k, &a, &b, &mut out)?),
+    }
+    Ok(out)
+}
+
+fn naive<T: Prim>(m: usize, n: usize, k: usize, a: &Tensor, b: &Tensor, out: &mut Tensor) -> Result<()> {
+    let x = read_all::<T>(a)?;
+    let y = read_all::<T>(b)?;
+    let dst = out.data_mut::<T>()?;
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = T::zero();
+            for p in 0..k {
+                acc = acc.add(x[i * k + p].mul(y[p * n + j]));
+            }
+            dst[i * n + j] = acc;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! Ops: one file per family. [`Op`] is the closed set the core knows; each
+//! variant names itself as Theano does, infers its output types, computes its
+//! value on the CPU and declares which outputs are views of which inputs.
+
+pub mod blas;
+pub mod elemwise;
+pub mod reduce;
+pub mod scalar;
+pub mod shape;
+pub mod subtensor;
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::memory::Tensor;
+use crate::types::{TensorType, Type};
+
+pub use elemwise::{Elemwise, ScalarOp};
+pub use reduce::{Reduce, ReduceKind};
+pub use shape::DimShuffle;
+pub use subtensor::{IdxEntry, Subtensor};
+
+/// What an op knows about one input when inferring types: its type, and its
+/// value when it is a constant.
+pub struct InputInfo<'a> {
+    pub ty: &'a Type,
+    pub constant: Option<&'a Tensor>,
+}
+
+/// Every op of the core.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Op {
+    Elemwise(Elemwise),
+    DimShuffle(DimShuffle),
+    Subtensor(Subtensor),
+    /// A 0-d tensor seen as a scalar (for Subtensor's indices).
+    ScalarFromTensor,
+    /// A copy of its input into fresh memory (output protection).
+    DeepCopy,
+    /// Its input, as an alias (output protection with `borrow=True`).
+    ViewOp,
+    /// `x.shape`.
+    Shape,
+    /// `x.shape[i]`.
+    ShapeI(usize),
+    /// `Reshape{ndim}(x, shape)`.
+    Reshape(usize),
+    /// `Flatten{outdim}(x)`.
+    Flatten(usize),
+    /// A vector of scalars.
+    MakeVector(DType),
+    /// `dot` of vectors and matrices.
+    Dot,
+    Reduce(Reduce),
+}
+
+impl Op {
+    /// The op's name as debugprint shows it. `input` is the first input's
+    /// dtype (Sum's name mentions its accumulator).
+    pub fn display_name(&self, first_input: Option<&Type>) -> String {
+        match self {
+            Op::Elemwise(e) => e.name(),
+            Op::DimShuffle(d) => d.name(),
+            Op::Subtensor(s) => s.name(),
+            Op::ScalarFromTensor => "ScalarFromTensor".into(),
+            Op::DeepCopy => "DeepCopyOp".into(),
+            Op::ViewOp => "ViewOp".into(),
+            Op::Shape => "Shape".into(),
+            Op::ShapeI(i) => format!("Shape_i{{{i}}}"),
+            Op::Reshape(n) => format!("Reshape{{{n}}}"),
+            Op::Flatten(n) => format!("Flatten{{{n}}}"),
+            Op::MakeVector(d) => format!("MakeVector{{dtype='{d}'}}"),
+            Op::Dot => "dot".into(),
+            Op::Reduce(r) => r.name(first_input.map(|t| t.dtype()).unwrap_or(DType::Float64)),
+        }
+    }
+
+    /// The name without input-dependent details.
+    pub fn name(&self) -> String {
+        self.display_name(None)
+    }
+
+    /// The output types for inputs of these types (errors name the op).
+    pub fn output_types(&self, inputs: &[InputInfo]) -> Result<Vec<Type>> {
+        let types: Vec<&Type> = inputs.iter().map(|i| i.ty).collect();
+        let want = |n: usize| -> Result<()> {
+            if types.len() != n {
+                return Err(Error::Type(format!("{} takes {} inputs, got {}", self.name(), n, types.len())));
+            }
+            Ok(())
+        };
+        match self {
+            Op::Elemwise(e) => e.output_types(&types),
+            Op::DimShuffle(d) => {
+                want(1)?;
+                d.output_types(&types)
+            }
+            Op::Subtensor(s) => s.output_types(&types),
+            Op::ScalarFromTensor => {
+                want(1)?;
+                match types[0] {
+                    Type::Tensor(t) if t.ndim() == 0 => Ok(vec![Type::Scalar(t.dtype)]),
+                    t => Err(Error::Type(format!("ScalarFromTensor expects a 0-d tensor, got {t}"))),
+                }
+            }
+            Op::DeepCopy | Op::ViewOp => {
+                want(1)?;
+                Ok(vec![types[0].clone()])
+            }
+            Op::Shape => {
+                want(1)?;
+                Ok(vec![Type::Tensor(TensorType::new(DType::Int64, &[false]))])
+            }
+            Op::ShapeI(i) => {
+                want(1)?;
+                if *i >= types[0].ndim() {
+                    return Err(Error::Index(format!("Shape_i{{{i}}} of a {}-dimensional {}", types[0].ndim(), types[0])));
+                }
+                Ok(vec![Type::Tensor(TensorType::new(DType::Int64, &[]))])
+            }
+            Op::Reshape(n) => {
+                want(2)?;
+                shape::reshape_output_types(*n, &types, inputs[1].constant)
+            }
+            Op::Flatten(n) => {
+                want(1)?;
+                shape::flatten_output_types(*n, &types)
+            }
+            Op::MakeVector(d) => {
+                for t in &types {
+                    if t.ndim() != 0 {
+                        return Err(Error::Type(format!("MakeVector expects 0-d inputs, got {t}")));
+                    }
+                }
+                Ok(vec![Type::Tensor(TensorType::new(*d, &[types.len() == 1]))])
+            }
+            Op::Dot => {
+                want(2)?;
+                blas::dot_output_types(&types)
+            }
+            Op::Reduce(r) => {
+                want(1)?;
+                r.output_types(&types)
+            }
+        }
+    }
+
+    /// Computes the outputs from input values; `out_types` are the node's output types.
+    pub fn perform(&self, inputs: &[&Tensor], out_types: &[Type]) -> Result<Vec<Tensor>> {
+        let out_dtype = out_types.first().map(|t| t.dtype()).unwrap_or(DType::Float64);
+        let one = |t: Tensor| Ok(vec![t]);
+        match self {
+            Op::Elemwise(e) => one(e.perform(inputs, out_dtype)?),
+            Op::DimShuffle(d) => one(d.perform(inputs[0])?),
+            Op::Subtensor(s) => one(s.perform(inputs)?),
+            Op::ScalarFromTensor | Op::ViewOp => one(inputs[0].clone()),
+            Op::DeepCopy => one(inputs[0].deep_copy()?),
+            Op::Shape => one(shape::shape_perform(inputs[0])?),
+            Op::ShapeI(i) => one(shape::shape_i_perform(*i, inputs[0])?),
+            Op::Reshape(_) => one(shape::reshape_perform(inputs[0], inputs[1])?),
+            Op::Flatten(n) => one(shape::flatten_perform(*n, inputs[0])?),
+            Op::MakeVector(d) => one(shape::make_vector_perform(*d, inputs)?),
+            Op::Dot => one(blas::dot_perform(inputs[0], inputs[1], out_dtype)?),
+            Op::Reduce(r) => one(r.perform(inputs[0])?),
+        }
+    }
+
+    /// `view_map`: the input an output may alias, if any.
+    pub fn view_of(&self, output: usize) -> Option<usize> {
+        match (self, output) {
+            (Op::DimShuffle(_) | Op::Subtensor(_) | Op::ScalarFromTensor | Op::ViewOp | Op::Reshape(_) | Op::Flatten(_), 0) => Some(0),
+            _ => None,
+        }
+    }
+
+    /// Whether constant folding may evaluate this op at compile time.
+    pub fn is_foldable(&self) -> bool {
+        !matches!(self, Op::DeepCopy | Op::ViewOp)
+    }
+}

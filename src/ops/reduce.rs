@@ -1,0 +1,146 @@
+//! Reductions over axes: Sum, Prod, Mean, Max, Min (Theano's CAReduce family).
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::memory::{Tensor, c_strides, for_each_offset};
+use crate::ops::scalar::{Prim, cast_tensor, read_all};
+use crate::types::{TensorType, Type};
+use crate::with_dtype;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ReduceKind {
+    Sum,
+    Prod,
+    Mean,
+    Max,
+    Min,
+}
+
+/// A reduction over `axis` (all axes when `None`).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Reduce {
+    pub kind: ReduceKind,
+    pub axis: Option<Vec<usize>>,
+}
+
+impl Reduce {
+    /// Theano's accumulation dtype for a sum or product.
+    fn acc_dtype(input: DType) -> DType {
+        match input {
+            DType::Bool => DType::Int64,
+            d if d.is_signed_int() => DType::Int64,
+            d if d.is_unsigned_int() => DType::UInt64,
+            _ => DType::Float64,
+        }
+    }
+
+    fn out_dtype(&self, input: DType) -> DType {
+        match self.kind {
+            ReduceKind::Sum | ReduceKind::Prod => match input {
+                d if d.is_discrete() => Reduce::acc_dtype(d),
+                d => d,
+            },
+            ReduceKind::Mean => {
+                if input.is_discrete() { DType::Float64 } else { input }
+            }
+            ReduceKind::Max | ReduceKind::Min => input,
+        }
+    }
+
+    pub fn name(&self, input: DType) -> String {
+        let axis = self
+            .axis
+            .as_ref()
+            .map(|a| format!("axis=[{}], ", a.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")))
+            .unwrap_or_default();
+        let acc = Reduce::acc_dtype(input);
+        match self.kind {
+            ReduceKind::Sum => format!("Sum{{{axis}acc_dtype={acc}}}"),
+            ReduceKind::Prod => format!("Prod{{{axis}acc_dtype={acc}}}"),
+            ReduceKind::Mean => format!("Mean{{{}}}", axis.trim_end_matches(", ")),
+            ReduceKind::Max => format!("Max{{{}}}", axis.trim_end_matches(", ")),
+            ReduceKind::Min => format!("Min{{{}}}", axis.trim_end_matches(", ")),
+        }
+    }
+
+    pub fn output_types(&self, inputs: &[&Type]) -> Result<Vec<Type>> {
+        let x = inputs[0].tensor().ok_or_else(|| Error::Type("reduction of a non-tensor".into()))?;
+        let reduced = self.reduced_axes(x.ndim())?;
+        let bcast: Vec<bool> = (0..x.ndim()).filter(|d| !reduced.contains(d)).map(|d| x.broadcastable[d]).collect();
+        Ok(vec![Type::Tensor(TensorType::new(self.out_dtype(x.dtype), &bcast))])
+    }
+
+    fn reduced_axes(&self, ndim: usize) -> Result<Vec<usize>> {
+        match &self.axis {
+            None => Ok((0..ndim).collect()),
+            Some(a) => {
+                if let Some(bad) = a.iter().find(|&&d| d >= ndim) {
+                    return Err(Error::Value(format!("axis {bad} is out of bounds for a {ndim}-dimensional input")));
+                }
+                Ok(a.clone())
+            }
+        }
+    }
+
+    pub fn perform(&self, x: &Tensor) -> Result<Tensor> {
+        let reduced = self.reduced_axes(x.ndim())?;
+        let out_shape: Vec<usize> = (0..x.ndim()).filter(|d| !reduced.contains(d)).map(|d| x.shape[d]).collect();
+        let out_dtype = self.out_dtype(x.dtype);
+        let count: usize = reduced.iter().map(|&d| x.shape[d]).product();
+        if matches!(self.kind, ReduceKind::Max | ReduceKind::Min) && count == 0 {
+            return Err(Error::Value(format!(
+                "zero-size array to reduction operation {:?} which has no identity (shape {:?})",
+                self.kind,
+                &x.shape[..]
+            )));
+        }
+        // Output position of every input element: C strides of the output, 0 on reduced axes.
+        let ostr = c_strides(&out_shape, 1);
+        let mut k = 0;
+        let mut map_strides = vec![0isize; x.ndim()];
+        for d in 0..x.ndim() {
+            if !reduced.contains(&d) {
+                map_strides[d] = ostr[k];
+                k += 1;
+            }
+        }
+        let out_size: usize = out_shape.iter().product();
+        let acc = match self.kind {
+            ReduceKind::Max | ReduceKind::Min => x.dtype,
+            ReduceKind::Mean => DType::Float64,
+            _ if x.dtype.is_discrete() => Reduce::acc_dtype(x.dtype),
+            _ => DType::Float64,
+        };
+        let xa = cast_tensor(x, acc)?;
+        let result = with_dtype!(acc, T => {
+            let values = read_all::<T>(&xa)?;
+            let init = match self.kind {
+                ReduceKind::Sum | ReduceKind::Mean => T::zero(),
+                ReduceKind::Prod => T::one(),
+                _ => values[0],
+            };
+            let mut accs = vec![init; out_size];
+            let mut i = 0;
+            let kind = self.kind;
+            for_each_offset(&x.shape, &map_strides, 0, |o| {
+                let a = &mut accs[o as usize];
+                let v = values[i];
+                *a = match kind {
+                    ReduceKind::Sum | ReduceKind::Mean => a.add(v),
+                    ReduceKind::Prod => a.mul(v),
+                    ReduceKind::Max => if v.is_nan() || v > *a { v } else { *a },
+                    ReduceKind::Min => if v.is_nan() || v < *a { v } else { *a },
+                };
+                i += 1;
+            });
+            if kind == ReduceKind::Mean {
+                let n = T::from_f64(count as f64);
+                for a in accs.iter_mut() {
+                    *a = a.div(n);
+                }
+            }
+            Tensor::from_slice(acc, &out_shape, &accs)?
+        });
+        cast_tensor(&result, out_dtype)
+    }
+}

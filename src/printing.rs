@@ -1,0 +1,296 @@
+//! `debugprint` in Theano 1.0's format (SPEC §7) and `pp`, over a FunctionGraph.
+
+use std::collections::HashMap;
+
+use crate::dtype::DType;
+use crate::function::fgraph::{FVarKind, FunctionGraph, VarId};
+use crate::memory::Tensor;
+use crate::ops::scalar::read_all;
+use crate::types::Type;
+
+/// How ids are written.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum IdStyle {
+    /// `[id A]`, `[id B]`, ... `[id BA]`.
+    Char,
+    /// `[id 0]`, `[id 1]`, ...
+    Int,
+    /// The variable's own id number.
+    Id,
+    /// No id.
+    None,
+}
+
+impl IdStyle {
+    pub fn parse(s: &str) -> Option<IdStyle> {
+        match s {
+            "CHAR" => Some(IdStyle::Char),
+            "int" => Some(IdStyle::Int),
+            "id" => Some(IdStyle::Id),
+            "" => Some(IdStyle::None),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DebugPrintOptions {
+    /// Levels to print; negative means all.
+    pub depth: i64,
+    pub print_type: bool,
+    pub ids: IdStyle,
+    pub stop_on_name: bool,
+    /// Print each node's toposort position (compiled functions).
+    pub show_order: bool,
+    /// PyTensor's box-drawing style.
+    pub tree_style: bool,
+}
+
+impl Default for DebugPrintOptions {
+    fn default() -> Self {
+        DebugPrintOptions { depth: -1, print_type: false, ids: IdStyle::Char, stop_on_name: false, show_order: false, tree_style: false }
+    }
+}
+
+/// Theano's letter ids: A..Z, BA, BB... (base 26, A = 0).
+pub fn char_id(mut n: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (n % 26) as u8);
+        n /= 26;
+        if n == 0 {
+            break;
+        }
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap()
+}
+
+fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let s = format!("{v:?}");
+    // Rust writes 1e-5 where NumPy writes 1e-05.
+    if let Some((m, e)) = s.split_once('e') {
+        let (sign, digits) = if let Some(d) = e.strip_prefix('-') { ("-", d) } else { ("+", e) };
+        return format!("{m}e{sign}{digits:0>2}");
+    }
+    s
+}
+
+/// The elements of a tensor as NumPy prints them.
+fn element_texts(t: &Tensor) -> Vec<String> {
+    let dtype = t.dtype;
+    let f = || -> crate::error::Result<Vec<String>> {
+        Ok(crate::with_dtype!(dtype, T => {
+            read_all::<T>(t)?
+                .into_iter()
+                .map(|x| {
+                    use crate::ops::scalar::Prim;
+                    if dtype == DType::Bool {
+                        if x.to_f64() != 0.0 { "True".to_string() } else { "False".to_string() }
+                    } else if dtype.is_float() {
+                        format_float(x.to_f64())
+                    } else {
+                        x.to_i128().to_string()
+                    }
+                })
+                .collect()
+        }))
+    };
+    f().unwrap_or_else(|_| vec!["?".into()])
+}
+
+fn nested(values: &[String], shape: &[usize]) -> String {
+    if shape.is_empty() {
+        return values.first().cloned().unwrap_or_default();
+    }
+    let n = shape[0];
+    let inner: usize = shape[1..].iter().product();
+    let parts: Vec<String> = (0..n).map(|i| nested(&values[i * inner..(i + 1) * inner], &shape[1..])).collect();
+    format!("[{}]", parts.join(" "))
+}
+
+/// `TensorConstant{5}`, `TensorConstant{[1 2]}`, `TensorConstant{(1, 1) of 2}`,
+/// or `Constant{1}` for a scalar-typed constant.
+pub fn constant_label(t: &Tensor, ty: &Type) -> String {
+    let values = element_texts(t);
+    if let Type::Scalar(_) = ty {
+        return format!("Constant{{{}}}", values.first().cloned().unwrap_or_default());
+    }
+    let body = if t.size() > 1 && values.iter().all(|v| *v == values[0]) {
+        let dims: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
+        let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+        format!("{shape} of {}", values[0])
+    } else if t.size() > 20 {
+        "...".to_string()
+    } else {
+        nested(&values, &t.shape)
+    };
+    format!("TensorConstant{{{body}}}")
+}
+
+struct Printer<'a> {
+    fg: &'a FunctionGraph,
+    opts: &'a DebugPrintOptions,
+    order: HashMap<usize, usize>,
+    ids: HashMap<(bool, usize), String>,
+    done: std::collections::HashSet<(bool, usize)>,
+    out: String,
+}
+
+impl Printer<'_> {
+    /// Ids are per Apply node for outputs, per variable for leaves.
+    fn key(&self, v: VarId) -> (bool, usize) {
+        match self.fg.owner(v) {
+            Some((n, _)) => (true, n),
+            None => (false, v),
+        }
+    }
+
+    fn id_of(&mut self, v: VarId) -> String {
+        let key = self.key(v);
+        let next = self.ids.len();
+        let style = self.opts.ids;
+        let id = self.ids.entry(key).or_insert_with(|| match style {
+            IdStyle::Char => char_id(next),
+            IdStyle::Int => next.to_string(),
+            IdStyle::Id => (key.1 + if key.0 { 1 << 20 } else { 0 }).to_string(),
+            IdStyle::None => String::new(),
+        });
+        if style == IdStyle::None { String::new() } else { format!("[id {id}]") }
+    }
+
+    fn type_text(&self, v: VarId) -> String {
+        if self.opts.print_type { format!(" <{}>", self.fg.vars[v].ty) } else { String::new() }
+    }
+
+    fn print(&mut self, v: VarId, prefix: &str, child_prefix: &str, depth: i64) {
+        if depth == 0 {
+            return;
+        }
+        let fg = self.fg;
+        let id = self.id_of(v);
+        let ty = self.type_text(v);
+        match fg.owner(v) {
+            None => {
+                let label = fg.var_text(v);
+                self.out.push_str(&format!("{prefix}{label} {id}{ty}\n"));
+            }
+            Some((n, k)) => {
+                let node = &fg.nodes[n];
+                let mut op = fg.op_name(n);
+                if node.outputs.len() > 1 {
+                    op.push_str(&format!(".{k}"));
+                }
+                let name = fg.vars[v].name.clone().unwrap_or_default();
+                let order = if self.opts.show_order {
+                    self.order.get(&n).map(|i| i.to_string()).unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                let line = if self.opts.tree_style {
+                    let name = if name.is_empty() { String::new() } else { format!(" '{name}'") };
+                    format!("{prefix}{op} {id}{ty}{name} {order}").trim_end().to_string()
+                } else {
+                    format!("{prefix}{op} {id}{ty} '{name}'   {order}")
+                };
+                self.out.push_str(&line);
+                self.out.push('\n');
+                let key = self.key(v);
+                let already = !self.done.insert(key);
+                let stop = self.opts.stop_on_name && !name.is_empty() && prefix.is_empty().not_root();
+                if already || stop {
+                    return;
+                }
+                let inputs = node.inputs.clone();
+                for (i, &inp) in inputs.iter().enumerate() {
+                    let last = i + 1 == inputs.len();
+                    let (p, c) = if self.opts.tree_style {
+                        (
+                            format!("{child_prefix}{}", if last { " └─ " } else { " ├─ " }),
+                            format!("{child_prefix}{}", if last { "    " } else { " │  " }),
+                        )
+                    } else {
+                        (format!("{child_prefix} |"), format!("{child_prefix}{}", if last { "  " } else { " |" }))
+                    };
+                    self.print(inp, &p, &c, depth - 1);
+                }
+            }
+        }
+    }
+}
+
+/// Helper so that `stop_on_name` never stops at a root.
+trait NotRoot {
+    fn not_root(self) -> bool;
+}
+impl NotRoot for bool {
+    fn not_root(self) -> bool {
+        !self
+    }
+}
+
+/// The debugprint text of `roots` in `fg`.
+pub fn debugprint(fg: &FunctionGraph, roots: &[VarId], opts: &DebugPrintOptions) -> String {
+    let order = fg.toposort().into_iter().enumerate().map(|(i, n)| (n, i)).collect();
+    let mut p = Printer { fg, opts, order, ids: HashMap::new(), done: Default::default(), out: String::new() };
+    for &r in roots {
+        p.print(r, "", "", opts.depth);
+    }
+    p.out
+}
+
+/// Infix text of a variable (`printing.pp`).
+pub fn pp(fg: &FunctionGraph, v: VarId) -> String {
+    let var = &fg.vars[v];
+    let Some((n, _)) = fg.owner(v) else { return fg.var_text(v) };
+    if let Some(name) = &var.name {
+        return name.clone();
+    }
+    let node = &fg.nodes[n];
+    let args: Vec<String> = node.inputs.iter().map(|&i| pp(fg, i)).collect();
+    use crate::ops::{Op, ScalarOp};
+    if let Op::Elemwise(e) = &node.op {
+        let infix = match e.scalar_op {
+            ScalarOp::Add => Some("+"),
+            ScalarOp::Sub => Some("-"),
+            ScalarOp::Mul => Some("*"),
+            ScalarOp::TrueDiv => Some("/"),
+            ScalarOp::IntDiv => Some("//"),
+            ScalarOp::Mod => Some("%"),
+            ScalarOp::Pow => Some("**"),
+            ScalarOp::Eq => Some("=="),
+            ScalarOp::Neq => Some("!="),
+            ScalarOp::Lt => Some("<"),
+            ScalarOp::Le => Some("<="),
+            ScalarOp::Gt => Some(">"),
+            ScalarOp::Ge => Some(">="),
+            ScalarOp::And => Some("&"),
+            ScalarOp::Or => Some("|"),
+            ScalarOp::Xor => Some("^"),
+            _ => None,
+        };
+        if let Some(sym) = infix {
+            return format!("({})", args.join(&format!(" {sym} ")));
+        }
+        if e.scalar_op == ScalarOp::Neg {
+            return format!("(-{})", args[0]);
+        }
+        return format!("{}({})", e.scalar_op.name(), args.join(", "));
+    }
+    match &node.op {
+        Op::Dot => format!("({} \\dot {})", args[0], args[1]),
+        Op::DimShuffle(d) if !d.inplace || d.new_order.iter().any(|x| x.is_none()) => args[0].clone(),
+        op => format!("{}({})", op.display_name(node.inputs.first().map(|&i| &fg.vars[i].ty)), args.join(", ")),
+    }
+}
+
+/// Whether a variable is a shared variable (for the Python layer's labels).
+pub fn is_shared(fg: &FunctionGraph, v: VarId) -> bool {
+    matches!(fg.vars[v].kind, FVarKind::Shared(_))
+}

@@ -1,0 +1,133 @@
+//! The memory layer's NumPy side: NumPy arrays seen as tensors without a copy
+//! (the array is kept alive by the storage), and tensors handed to Python as
+//! NumPy arrays whose base object keeps the storage alive.
+
+use std::sync::Arc;
+
+use numpy::npyffi::{self, NPY_ARRAY_WRITEABLE, NpyTypes, PY_ARRAY_API};
+use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+use crate::dtype::{ALL_DTYPES, DType};
+use crate::memory::{Shape, Storage, Strides, Tensor};
+
+/// Keeps a NumPy array alive while a storage borrows its memory.
+pub struct NumpyOwner(pub Py<PyAny>);
+
+/// The base object of arrays that view rtensor's memory.
+#[pyclass(module = "rtensor._core", frozen)]
+pub struct StorageGuard {
+    #[allow(dead_code)]
+    storage: Arc<Storage>,
+}
+
+/// The dtype of a NumPy dtype, if rtensor has it.
+pub fn dtype_of(descr: &Bound<'_, PyArrayDescr>) -> Option<DType> {
+    if descr.is_native_byteorder() == Some(false) {
+        return None;
+    }
+    let size = descr.itemsize();
+    Some(match (descr.kind(), size) {
+        (b'b', 1) => DType::Bool,
+        (b'i', 1) => DType::Int8,
+        (b'i', 2) => DType::Int16,
+        (b'i', 4) => DType::Int32,
+        (b'i', 8) => DType::Int64,
+        (b'u', 1) => DType::UInt8,
+        (b'u', 2) => DType::UInt16,
+        (b'u', 4) => DType::UInt32,
+        (b'u', 8) => DType::UInt64,
+        (b'f', 2) => DType::Float16,
+        (b'f', 4) => DType::Float32,
+        (b'f', 8) => DType::Float64,
+        (b'c', 8) => DType::Complex64,
+        (b'c', 16) => DType::Complex128,
+        _ => return None,
+    })
+}
+
+static DESCRS: [PyOnceLock<Py<PyArrayDescr>>; 14] = [const { PyOnceLock::new() }; 14];
+
+/// NumPy's dtype object for a dtype (cached).
+pub fn descr_of<'py>(py: Python<'py>, dtype: DType) -> PyResult<Bound<'py, PyArrayDescr>> {
+    let i = ALL_DTYPES.iter().position(|d| *d == dtype).unwrap_or(0);
+    let d = DESCRS[i].get_or_try_init(py, || PyArrayDescr::new(py, dtype.name()).map(Bound::unbind))?;
+    Ok(d.bind(py).clone())
+}
+
+/// A tensor over the array's memory (no copy); the array stays alive with it.
+/// Fails for dtypes rtensor lacks.
+pub fn borrow_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
+    let dtype = dtype_of(&arr.dtype()).ok_or_else(|| {
+        pyo3::exceptions::PyTypeError::new_err(format!("Unsupported dtype for TensorType: {}", arr.dtype()))
+    })?;
+    let shape: Shape = arr.shape().into();
+    let strides: Strides = arr.strides().into();
+    let itemsize = dtype.itemsize() as isize;
+    // The span of memory the view reaches, from its lowest to its highest byte.
+    let (mut lo, mut hi) = (0isize, 0isize);
+    let empty = shape.contains(&0);
+    if !empty {
+        for (&n, &s) in shape.iter().zip(strides.iter()) {
+            let span = (n as isize - 1) * s;
+            if span < 0 { lo += span } else { hi += span }
+        }
+    }
+    let nbytes = if empty { 0 } else { (hi - lo + itemsize) as usize };
+    // SAFETY: `as_array_ptr` is a valid PyArrayObject for the lifetime of `arr`;
+    // reading its `data` field is how NumPy exposes the buffer address.
+    let data = unsafe { (*arr.as_array_ptr()).fields.data } as *mut u8;
+    let base = data.wrapping_offset(lo);
+    let owner = Box::new(NumpyOwner(arr.clone().into_any().unbind()));
+    // SAFETY: [base, base + nbytes) is exactly the memory the array's layout
+    // reaches, and `owner` keeps the array (and so its buffer) alive as long
+    // as the storage lives. rtensor never writes borrowed storage
+    // (`Tensor::data_mut` refuses foreign memory).
+    let storage = unsafe { Storage::foreign(base, nbytes, owner) };
+    Tensor::from_storage(Arc::new(storage), dtype, shape, strides, (-lo) as usize)
+        .map_err(crate::python::errors::to_pyerr)
+}
+
+/// A NumPy array viewing the tensor's memory. When the tensor is exactly a
+/// borrowed NumPy array, that array itself is returned.
+pub fn tensor_to_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(owner) = t.storage().foreign_owner().and_then(|o| o.downcast_ref::<NumpyOwner>()) {
+        let obj = owner.0.bind(py);
+        if let Ok(arr) = obj.cast::<PyUntypedArray>() {
+            // SAFETY: as in `borrow_array`.
+            let data = unsafe { (*arr.as_array_ptr()).fields.data } as *const u8;
+            if data == t.data_ptr() && arr.shape() == &t.shape[..] && arr.strides() == &t.strides[..] {
+                return Ok(obj.clone());
+            }
+        }
+    }
+    let descr = descr_of(py, t.dtype)?;
+    let mut dims: Vec<npyffi::npy_intp> = t.shape.iter().map(|&n| n as npyffi::npy_intp).collect();
+    let mut strides: Vec<npyffi::npy_intp> = t.strides.iter().map(|&s| s as npyffi::npy_intp).collect();
+    let guard = Py::new(py, StorageGuard { storage: t.storage().clone() })?;
+    // SAFETY: NewFromDescr steals the descr reference we pass (hence the
+    // clone + into_ptr); dims/strides describe memory inside the tensor's
+    // storage (checked by `Tensor::from_storage`), which the base object set
+    // below keeps alive for the array's whole life. SetBaseObject steals the
+    // guard reference. A NULL result is turned into the raised Python error.
+    unsafe {
+        let subtype = npyffi::get_type_object(py, NpyTypes::PyArray_Type);
+        let ptr = PY_ARRAY_API.PyArray_NewFromDescr(
+            py,
+            subtype,
+            descr.into_dtype_ptr(),
+            dims.len() as i32,
+            dims.as_mut_ptr(),
+            strides.as_mut_ptr(),
+            t.data_ptr() as *mut std::ffi::c_void,
+            NPY_ARRAY_WRITEABLE,
+            std::ptr::null_mut(),
+        );
+        let array = Bound::from_owned_ptr_or_err(py, ptr)?;
+        if PY_ARRAY_API.PyArray_SetBaseObject(py, ptr as *mut npyffi::PyArrayObject, guard.into_ptr()) < 0 {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(array)
+    }
+}

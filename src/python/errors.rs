@@ -1,0 +1,39 @@
+//! The one place where core errors become Python exceptions.
+
+use pyo3::exceptions::{
+    PyAssertionError, PyException, PyIndexError, PyMemoryError, PyNotImplementedError,
+    PyRuntimeError, PyTypeError, PyValueError,
+};
+use pyo3::prelude::*;
+
+use crate::error::Error;
+
+pyo3::create_exception!(_core, UnusedInputError, PyException, "An input of `function` that no output needs.");
+pyo3::create_exception!(_core, MissingInputError, PyException, "A graph root that is neither an input, a shared variable nor a constant.");
+
+/// Converts a core error into the Python exception of its kind.
+pub fn to_pyerr(e: Error) -> PyErr {
+    match e {
+        Error::Type(m) => PyTypeError::new_err(m),
+        Error::Value(m) => PyValueError::new_err(m),
+        Error::Index(m) => PyIndexError::new_err(m),
+        Error::UnusedInput(m) => UnusedInputError::new_err(m),
+        Error::MissingInput(m) => MissingInputError::new_err(m),
+        Error::Runtime(m) => PyRuntimeError::new_err(m),
+        Error::Assertion(m) => PyAssertionError::new_err(m),
+        Error::Generic(m) => PyException::new_err(m),
+        Error::NotImplemented(m) => PyNotImplementedError::new_err(m),
+        Error::Memory(m) => PyMemoryError::new_err(m),
+    }
+}
+
+/// `?`-friendly conversion for core results.
+pub trait IntoPy<T> {
+    fn py(self) -> PyResult<T>;
+}
+
+impl<T> IntoPy<T> for crate::error::Result<T> {
+    fn py(self) -> PyResult<T> {
+        self.map_err(to_pyerr)
+    }
+}

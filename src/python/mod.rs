@@ -1,0 +1,52 @@
+//! The PyO3 bindings: thin conversions between Python objects and core calls.
+
+mod buffers;
+mod config;
+mod errors;
+mod filter;
+mod function;
+mod variable;
+
+use pyo3::prelude::*;
+
+#[pyfunction]
+fn cuda_available() -> bool {
+    crate::cuda::is_available()
+}
+
+#[pyfunction]
+fn cuda_unavailable_reason() -> Option<String> {
+    crate::cuda::probe().err().map(|e| e.to_string())
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("UnusedInputError", py.get_type::<errors::UnusedInputError>())?;
+    m.add("MissingInputError", py.get_type::<errors::MissingInputError>())?;
+    m.add_class::<variable::Var>()?;
+    m.add_class::<function::PyFunction>()?;
+    m.add_class::<buffers::StorageGuard>()?;
+    m.add_function(wrap_pyfunction!(variable::tensor_var, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::type_str, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::constant, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::literal_dtype, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::elemwise, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::cast, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::dimshuffle, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::subtensor, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::dot, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::reduce, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::shape, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::reshape, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::flatten, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::make_vector, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::shared, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::upcast, m)?)?;
+    m.add_function(wrap_pyfunction!(function::debugprint_vars, m)?)?;
+    m.add_function(wrap_pyfunction!(function::pp, m)?)?;
+    m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
+    m.add_function(wrap_pyfunction!(cuda_unavailable_reason, m)?)?;
+    config::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! Graph rewrites, run to a fixed point on a FunctionGraph. Each rewrite is a
+//! small named function; the mode decides which run.
+
+pub mod canonicalize;
+pub mod constant_folding;
+pub mod merge;
+pub mod output_protection;
+
+use crate::error::{Error, Result};
+use crate::function::fgraph::FunctionGraph;
+
+pub use output_protection::protect_outputs;
+
+/// Compilation modes (SPEC §9).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// All rewrites.
+    FastRun,
+    /// Merge and constant folding only.
+    FastCompile,
+    /// FAST_RUN plus run-time checks.
+    DebugMode,
+}
+
+impl Mode {
+    pub fn parse(name: &str) -> Result<Mode> {
+        match name {
+            "FAST_RUN" | "Mode" | "o4" | "fast_run" => Ok(Mode::FastRun),
+            "FAST_COMPILE" | "fast_compile" => Ok(Mode::FastCompile),
+            "DebugMode" | "DEBUG_MODE" => Ok(Mode::DebugMode),
+            "NanGuardMode" => Ok(Mode::FastRun),
+            other => Err(Error::Value(format!(
+                "Unknown mode {other:?}: expected one of FAST_RUN, FAST_COMPILE, DebugMode, DEBUG_MODE, NanGuardMode, Mode"
+            ))),
+        }
+    }
+}
+
+/// One rewrite pass: returns whether it changed the graph.
+type Pass = fn(&mut FunctionGraph) -> Result<bool>;
+
+/// The named passes of a mode, in order.
+pub fn passes(mode: Mode) -> Vec<(&'static str, Pass)> {
+    let mut p: Vec<(&'static str, Pass)> = Vec::new();
+    if mode != Mode::FastCompile {
+        p.push(("canonicalize", canonicalize::canonicalize));
+    }
+    p.push(("constant_folding", constant_folding::constant_folding));
+    p.push(("merge", merge::merge));
+    p
+}
+
+/// Runs the mode's passes until none changes the graph.
+pub fn optimize(fg: &mut FunctionGraph, mode: Mode) -> Result<()> {
+    let passes = passes(mode);
+    for _ in 0..50 {
+        let mut changed = false;
+        for (_, pass) in &passes {
+            changed |= pass(fg)?;
+        }
+        if !changed {
+            return Ok(());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! The executor: a FunctionGraph linked once into a static schedule of thunks
+//! over numbered storage slots. A call fills the input slots, runs the
+//! thunks in order and reads the output slots; no graph walk happens per call.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use crate::error::{Error, Result};
+use crate::function::fgraph::{FVarKind, FunctionGraph, NodeId};
+use crate::graph::SharedContainer;
+use crate::memory::Tensor;
+use crate::ops::Op;
+use crate::types::Type;
+
+/// One scheduled node.
+struct Thunk {
+    op: Op,
+    inputs: SmallVec<[usize; 4]>,
+    outputs: SmallVec<[usize; 2]>,
+    out_types: Vec<Type>,
+    node: NodeId,
+    /// Slots whose last reader this thunk is (freed after it with allow_gc).
+    free_after: SmallVec<[usize; 4]>,
+}
+
+/// A linked program.
+pub struct Program {
+    thunks: Vec<Thunk>,
+    n_slots: usize,
+    /// Slot of each explicit input.
+    pub input_slots: Vec<Option<usize>>,
+    shared_slots: Vec<(usize, Arc<SharedContainer>)>,
+    const_slots: Vec<(usize, Tensor)>,
+    /// Slot of each graph output.
+    pub output_slots: Vec<usize>,
+    fgraph: FunctionGraph,
+    n_inputs: usize,
+}
+
+/// Per-call storage: one optional value per slot.
+pub type Storage = Vec<Option<Tensor>>;
+
+impl Program {
+    /// Links a rewritten graph with `n_inputs` explicit inputs.
+    pub fn link(fg: FunctionGraph, n_inputs: usize) -> Program {
+        let order = fg.toposort();
+        let mut slot_of = vec![usize::MAX; fg.vars.len()];
+        let mut n_slots = 0;
+        let mut slot = |v: usize, slot_of: &mut Vec<usize>| {
+            if slot_of[v] == usize::MAX {
+                slot_of[v] = n_slots;
+                n_slots += 1;
+            }
+            slot_of[v]
+        };
+        let mut input_slots = vec![None; n_inputs];
+        let mut shared_slots = Vec::new();
+        let mut const_slots = Vec::new();
+        let mut leaf = |v: usize, slot_of: &mut Vec<usize>, fg: &FunctionGraph| {
+            let fresh = slot_of[v] == usize::MAX;
+            let s = slot(v, slot_of);
+            if fresh {
+                match &fg.vars[v].kind {
+                    FVarKind::Input(i) => input_slots[*i] = Some(s),
+                    FVarKind::Shared(c) => shared_slots.push((s, c.clone())),
+                    FVarKind::Constant(t) => const_slots.push((s, t.clone())),
+                    _ => {}
+                }
+            }
+            s
+        };
+        let mut thunks = Vec::with_capacity(order.len());
+        for &n in &order {
+            let node = &fg.nodes[n];
+            let inputs = node.inputs.iter().map(|&v| leaf(v, &mut slot_of, &fg)).collect();
+            let outputs = node.outputs.iter().map(|&v| leaf(v, &mut slot_of, &fg)).collect();
+            thunks.push(Thunk {
+                op: node.op.clone(),
+                inputs,
+                outputs,
+                out_types: node.outputs.iter().map(|&o| fg.vars[o].ty.clone()).collect(),
+                node: n,
+                free_after: SmallVec::new(),
+            });
+        }
+        let output_slots: Vec<usize> = fg.outputs.iter().map(|&v| leaf(v, &mut slot_of, &fg)).collect();
+        // Last reader of every intermediate slot (outputs and leaves are never freed early).
+        let mut last: Vec<Option<usize>> = vec![None; n_slots];
+        for (t, th) in thunks.iter().enumerate() {
+            for &s in &th.inputs {
+                last[s] = Some(t);
+            }
+        }
+        let keep: std::collections::HashSet<usize> = output_slots
+            .iter()
+            .copied()
+            .chain(input_slots.iter().flatten().copied())
+            .chain(shared_slots.iter().map(|(s, _)| *s))
+            .chain(const_slots.iter().map(|(s, _)| *s))
+            .collect();
+        for (s, l) in last.iter().enumerate() {
+            if let Some(t) = l
+                && !keep.contains(&s)
+            {
+                thunks[*t].free_after.push(s);
+            }
+        }
+        Program { thunks, n_slots, input_slots, shared_slots, const_slots, output_slots, fgraph: fg, n_inputs }
+    }
+
+    pub fn fgraph(&self) -> &FunctionGraph {
+        &self.fgraph
+    }
+
+    pub fn n_inputs(&self) -> usize {
+        self.n_inputs
+    }
+
+    /// Fresh storage with the constants in place.
+    pub fn new_storage(&self) -> Storage {
+        let mut s: Storage = vec![None; self.n_slots];
+        for (slot, t) in &self.const_slots {
+            s[*slot] = Some(t.clone());
+        }
+        s
+    }
+
+    /// Runs the schedule. `inputs` are the explicit input values in order.
+    /// Returns the graph outputs; `storage` keeps intermediates when `allow_gc` is off.
+    pub fn run(&self, storage: &mut Storage, inputs: Vec<Tensor>, allow_gc: bool) -> Result<Vec<Tensor>> {
+        for (slot, value) in self.input_slots.iter().zip(inputs) {
+            if let Some(s) = slot {
+                storage[*s] = Some(value);
+            }
+        }
+        for (slot, c) in &self.shared_slots {
+            storage[*slot] = Some(c.get());
+        }
+        let result = self.run_thunks(storage, allow_gc);
+        let outputs = result.map(|_| self.output_slots.iter().map(|&s| storage[s].clone().expect("output computed")).collect());
+        // Inputs and shared values are not kept past the call.
+        for slot in self.input_slots.iter().flatten() {
+            storage[*slot] = None;
+        }
+        for (slot, _) in &self.shared_slots {
+            storage[*slot] = None;
+        }
+        if allow_gc {
+            for s in &self.output_slots {
+                if !self.const_slots.iter().any(|(c, _)| c == s) {
+                    storage[*s] = None;
+                }
+            }
+        }
+        outputs
+    }
+
+    fn run_thunks(&self, storage: &mut Storage, allow_gc: bool) -> Result<()> {
+        for (index, th) in self.thunks.iter().enumerate() {
+            let owned: SmallVec<[Tensor; 4]> = th.inputs.iter().map(|&s| storage[s].clone().expect("input computed")).collect();
+            let values: SmallVec<[&Tensor; 4]> = owned.iter().collect();
+            let outs = match th.op.perform(&values, &th.out_types) {
+                Ok(o) => o,
+                Err(e) => return Err(self.describe_failure(e, index, &values)),
+            };
+            drop(values);
+            drop(owned);
+            if let Some(bad) = th.out_types.iter().zip(&outs).find(|(ty, t)| ty.ndim() != t.ndim() || ty.dtype() != t.dtype) {
+                return Err(Error::Runtime(format!(
+                    "internal error: {} produced {:?} for output type {}",
+                    self.fgraph.node_text(th.node),
+                    bad.1,
+                    bad.0
+                )));
+            }
+            for (&s, t) in th.outputs.iter().zip(outs) {
+                storage[s] = Some(t);
+            }
+            if allow_gc {
+                for &s in &th.free_after {
+                    storage[s] = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Theano's run-time error context: the node, its position, input types and shapes.
+    fn describe_failure(&self, e: Error, index: usize, values: &[&Tensor]) -> Error {
+        let th = &self.thunks[index];
+        let fg = &self.fgraph;
+        let types: Vec<String> = fg.nodes[th.node].inputs.iter().map(|&v| fg.vars[v].ty.to_string()).collect();
+        let shapes: Vec<String> = values.iter().map(|t| format!("{:?}", &t.shape[..])).collect();
+        let strides: Vec<String> = values.iter().map(|t| format!("{:?}", &t.strides[..])).collect();
+        e.with_suffix(&format!(
+            "\nApply node that caused the error: {}\nToposort index: {}\nInputs types: [{}]\nInputs shapes: [{}]\nInputs strides: [{}]\nHINT: Use the rtensor flag 'exception_verbosity=high' for a debugprint and storage map footprint of this apply node.",
+            fg.node_text(th.node),
+            index,
+            types.join(", "),
+            shapes.join(", "),
+            strides.join(", ")
+        ))
+    }
+}
