@@ -269,3 +269,27 @@ pub fn ancestors(roots: &[VarRef]) -> Vec<VarRef> {
     }
     order
 }
+
+/// Rebuilds `outputs` with the variables of `replace` substituted (Theano's
+/// `clone(output, replace=...)`); nodes that depend on no replaced variable
+/// are shared with the original graph.
+pub fn clone_replace(outputs: &[VarRef], replace: &[(VarRef, VarRef)]) -> Result<Vec<VarRef>> {
+    let mut memo: std::collections::HashMap<u64, VarRef> =
+        replace.iter().map(|(o, n)| (o.id, n.clone())).collect();
+    for v in ancestors(outputs) {
+        if memo.contains_key(&v.id) {
+            continue;
+        }
+        let new = match v.owner() {
+            Some((apply, index)) if apply.inputs.iter().any(|i| memo.get(&i.id).is_some_and(|n| n.id != i.id)) => {
+                let inputs = apply.inputs.iter().map(|i| memo[&i.id].clone()).collect();
+                let outs = self::apply(apply.op.clone(), inputs)?;
+                outs[index].set_name(v.name());
+                outs[index].clone()
+            }
+            _ => v.clone(),
+        };
+        memo.insert(v.id, new);
+    }
+    Ok(outputs.iter().map(|o| memo[&o.id].clone()).collect())
+}

@@ -25,9 +25,9 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 
 /// A shape, one length per dimension.
-pub type Shape = SmallVec<[usize; 6]>;
+pub type Shape = SmallVec<[usize; 4]>;
 /// Byte strides, one per dimension (may be negative or zero).
-pub type Strides = SmallVec<[isize; 6]>;
+pub type Strides = SmallVec<[isize; 4]>;
 
 /// Who frees a storage's memory.
 enum Owner {
@@ -282,14 +282,16 @@ impl Tensor {
     }
 
     pub fn is_c_contiguous(&self) -> bool {
-        if self.size() <= 1 {
-            return true;
+        let mut expect = self.dtype.itemsize() as isize;
+        let mut size = 1usize;
+        for (&n, &s) in self.shape.iter().zip(self.strides.iter()).rev() {
+            size *= n;
+            if n != 1 && s != expect {
+                return size == 0;
+            }
+            expect *= n as isize;
         }
-        let expect = c_strides(&self.shape, self.dtype.itemsize());
-        self.shape
-            .iter()
-            .zip(self.strides.iter().zip(expect.iter()))
-            .all(|(&n, (&s, &e))| n == 1 || s == e)
+        true
     }
 
     /// Address of the first element (for NumPy interop).

@@ -66,14 +66,14 @@ pub fn char_id(mut n: usize) -> String {
     String::from_utf8(s).unwrap()
 }
 
-fn format_float(v: f64) -> String {
+fn format_float(v: f64, dtype: DType) -> String {
     if v.is_nan() {
         return "nan".into();
     }
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let s = format!("{v:?}");
+    let s = if dtype == DType::Float64 { format!("{v:?}") } else { format!("{:?}", v as f32) };
     // Rust writes 1e-5 where NumPy writes 1e-05.
     if let Some((m, e)) = s.split_once('e') {
         let (sign, digits) = if let Some(d) = e.strip_prefix('-') { ("-", d) } else { ("+", e) };
@@ -94,7 +94,7 @@ fn element_texts(t: &Tensor) -> Vec<String> {
                     if dtype == DType::Bool {
                         if x.to_f64() != 0.0 { "True".to_string() } else { "False".to_string() }
                     } else if dtype.is_float() {
-                        format_float(x.to_f64())
+                        format_float(x.to_f64(), dtype)
                     } else {
                         x.to_i128().to_string()
                     }
@@ -122,7 +122,7 @@ pub fn constant_label(t: &Tensor, ty: &Type) -> String {
     if let Type::Scalar(_) = ty {
         return format!("Constant{{{}}}", values.first().cloned().unwrap_or_default());
     }
-    let body = if t.size() > 1 && values.iter().all(|v| *v == values[0]) {
+    let body = if t.ndim() > 0 && t.size() > 0 && values.iter().all(|v| *v == values[0]) {
         let dims: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
         let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
         format!("{shape} of {}", values[0])
@@ -213,7 +213,7 @@ impl Printer<'_> {
                     let (p, c) = if self.opts.tree_style {
                         (
                             format!("{child_prefix}{}", if last { " └─ " } else { " ├─ " }),
-                            format!("{child_prefix}{}", if last { "    " } else { " │  " }),
+                            format!("{child_prefix}{}", if last { "   " } else { " │ " }),
                         )
                     } else {
                         (format!("{child_prefix} |"), format!("{child_prefix}{}", if last { "  " } else { " |" }))

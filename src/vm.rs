@@ -128,10 +128,12 @@ impl Program {
 
     /// Runs the schedule. `inputs` are the explicit input values in order.
     /// Returns the graph outputs; `storage` keeps intermediates when `allow_gc` is off.
-    pub fn run(&self, storage: &mut Storage, inputs: Vec<Tensor>, allow_gc: bool) -> Result<Vec<Tensor>> {
+    /// The caller keeps `inputs` alive (and drops them where it may, e.g.
+    /// with the GIL held for values borrowed from Python).
+    pub fn run(&self, storage: &mut Storage, inputs: &[Tensor], allow_gc: bool) -> Result<Vec<Tensor>> {
         for (slot, value) in self.input_slots.iter().zip(inputs) {
             if let Some(s) = slot {
-                storage[*s] = Some(value);
+                storage[*s] = Some(value.clone());
             }
         }
         for (slot, c) in &self.shared_slots {
@@ -158,14 +160,13 @@ impl Program {
 
     fn run_thunks(&self, storage: &mut Storage, allow_gc: bool) -> Result<()> {
         for (index, th) in self.thunks.iter().enumerate() {
-            let owned: SmallVec<[Tensor; 4]> = th.inputs.iter().map(|&s| storage[s].clone().expect("input computed")).collect();
-            let values: SmallVec<[&Tensor; 4]> = owned.iter().collect();
-            let outs = match th.op.perform(&values, &th.out_types) {
-                Ok(o) => o,
-                Err(e) => return Err(self.describe_failure(e, index, &values)),
+            let outs = {
+                let values: SmallVec<[&Tensor; 4]> = th.inputs.iter().map(|&s| storage[s].as_ref().expect("input computed")).collect();
+                match th.op.perform(&values, &th.out_types) {
+                    Ok(o) => o,
+                    Err(e) => return Err(self.describe_failure(e, index, &values)),
+                }
             };
-            drop(values);
-            drop(owned);
             if let Some(bad) = th.out_types.iter().zip(&outs).find(|(ty, t)| ty.ndim() != t.ndim() || ty.dtype() != t.dtype) {
                 return Err(Error::Runtime(format!(
                     "internal error: {} produced {:?} for output type {}",

@@ -12,7 +12,7 @@ from .configparser import change_flags, config  # first: loads RTENSOR_FLAGS and
 from . import cuda, gof, printing, scalar, tensor  # noqa: E402
 from . import compile  # noqa: E402
 from ._core import MissingInputError, UnusedInputError  # noqa: E402
-from .compile import In, Out, SharedVariable, function, shared  # noqa: E402
+from .compile import In, Out, SharedVariable, clone, function, shared  # noqa: E402
 from .graph import Apply, Variable  # noqa: E402
 from .printing import debugprint, pp  # noqa: E402
 

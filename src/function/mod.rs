@@ -53,16 +53,18 @@ impl Function {
     /// Runs the function on filtered input values. Outputs and updates are
     /// computed from the values before the call; the updates are stored
     /// together at the end, so a call that fails changes nothing.
-    pub fn call(&self, inputs: Vec<Tensor>, allow_gc: bool) -> Result<CallResult> {
+    pub fn call(&self, inputs: &[Tensor], allow_gc: bool) -> Result<CallResult> {
         let mut storage = self.storage.lock().unwrap_or_else(|e| e.into_inner());
-        let mut values = self.program.run(&mut storage, inputs, allow_gc)?;
+        let values = self.program.run(&mut storage, inputs, allow_gc)?;
         drop(storage);
         let n_shared = self.update_targets.len();
-        let input_states = values.split_off(self.n_outputs + n_shared);
-        let updates = values.split_off(self.n_outputs);
-        for ((_, container), value) in self.update_targets.iter().zip(updates) {
-            container.set(value);
+        let mut values = values.into_iter();
+        let outputs: Vec<Tensor> = values.by_ref().take(self.n_outputs).collect();
+        for (_, container) in &self.update_targets {
+            container.set(values.next().expect("one value per update"));
         }
-        Ok(CallResult { outputs: values, input_states })
+        let input_states: Vec<Tensor> = values.collect();
+        debug_assert_eq!(input_states.len() + n_shared + outputs.len(), self.n_outputs + n_shared + self.input_updates.len());
+        Ok(CallResult { outputs, input_states })
     }
 }

@@ -243,7 +243,7 @@ impl Elemwise {
     /// Computes the op on values.
     pub fn perform(&self, inputs: &[&Tensor], out_dtype: DType) -> Result<Tensor> {
         let op = self.scalar_op;
-        let in_dtypes: Vec<DType> = inputs.iter().map(|t| t.dtype).collect();
+        let in_dtypes: smallvec::SmallVec<[DType; 3]> = inputs.iter().map(|t| t.dtype).collect();
         if let ScalarOp::Cast(to) = op {
             return cast_tensor(inputs[0], to);
         }
@@ -254,17 +254,28 @@ impl Elemwise {
             return with_dtype!(out_dtype, T => map3::<T, T>(&cond, &a, &b, out_dtype, |c, x, y| if c != T::zero() { x } else { y }));
         }
         let compute = op.compute_dtype(&in_dtypes, out_dtype);
-        let cast: Vec<Tensor> = inputs
-            .iter()
-            .map(|t| cast_tensor(t, compute))
-            .collect::<Result<_>>()?;
-        let result = with_dtype!(compute, T => {
-            if cast.len() == 1 {
-                unary::<T>(op, &cast[0], compute)?
-            } else {
-                binary::<T>(op, &cast[0], &cast[1], compute)?
-            }
-        });
+        let result = if in_dtypes.iter().all(|&d| d == compute) {
+            // The common case after canonicalization: no input needs a cast.
+            with_dtype!(compute, T => {
+                if inputs.len() == 1 {
+                    unary::<T>(op, inputs[0], compute)?
+                } else {
+                    binary::<T>(op, inputs[0], inputs[1], compute)?
+                }
+            })
+        } else {
+            let cast: smallvec::SmallVec<[Tensor; 3]> = inputs
+                .iter()
+                .map(|t| cast_tensor(t, compute))
+                .collect::<Result<_>>()?;
+            with_dtype!(compute, T => {
+                if cast.len() == 1 {
+                    unary::<T>(op, &cast[0], compute)?
+                } else {
+                    binary::<T>(op, &cast[0], &cast[1], compute)?
+                }
+            })
+        };
         if result.dtype != out_dtype {
             cast_tensor(&result, out_dtype)
         } else {

@@ -19,6 +19,9 @@ pub use reduce::{Reduce, ReduceKind};
 pub use shape::DimShuffle;
 pub use subtensor::{IdxEntry, Subtensor};
 
+/// The values a node computes (no heap allocation for one or two outputs).
+pub type Outputs = smallvec::SmallVec<[Tensor; 2]>;
+
 /// What an op knows about one input when inferring types: its type, and its
 /// value when it is a constant.
 pub struct InputInfo<'a> {
@@ -145,9 +148,9 @@ impl Op {
     }
 
     /// Computes the outputs from input values; `out_types` are the node's output types.
-    pub fn perform(&self, inputs: &[&Tensor], out_types: &[Type]) -> Result<Vec<Tensor>> {
+    pub fn perform(&self, inputs: &[&Tensor], out_types: &[Type]) -> Result<Outputs> {
         let out_dtype = out_types.first().map(|t| t.dtype()).unwrap_or(DType::Float64);
-        let one = |t: Tensor| Ok(vec![t]);
+        let one = |t: Tensor| -> Result<Outputs> { Ok(smallvec::smallvec![t]) };
         match self {
             Op::Elemwise(e) => one(e.perform(inputs, out_dtype)?),
             Op::DimShuffle(d) => one(d.perform(inputs[0])?),

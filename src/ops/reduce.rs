@@ -115,16 +115,23 @@ impl Reduce {
         let result = with_dtype!(acc, T => {
             let values = read_all::<T>(&xa)?;
             let init = match self.kind {
-                ReduceKind::Sum | ReduceKind::Mean => T::zero(),
                 ReduceKind::Prod => T::one(),
-                _ => values[0],
+                _ => T::zero(),
             };
             let mut accs = vec![init; out_size];
+            // Max and Min start from each group's first element.
+            let mut started = vec![!matches!(self.kind, ReduceKind::Max | ReduceKind::Min); out_size];
             let mut i = 0;
             let kind = self.kind;
             for_each_offset(&x.shape, &map_strides, 0, |o| {
                 let a = &mut accs[o as usize];
                 let v = values[i];
+                if !started[o as usize] {
+                    started[o as usize] = true;
+                    *a = v;
+                    i += 1;
+                    return;
+                }
                 *a = match kind {
                     ReduceKind::Sum | ReduceKind::Mean => a.add(v),
                     ReduceKind::Prod => a.mul(v),

@@ -1,7 +1,6 @@
 //! Basic indexing: `Subtensor{int32:int32:}` (integers and slices with
 //! symbolic bounds), which returns a view of its input.
 
-use smallvec::SmallVec;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -179,10 +178,6 @@ pub fn index_input_count(idx: &[IdxEntry]) -> usize {
     idx.iter().map(|e| e.n_inputs()).sum()
 }
 
-/// Shape of a small helper view in tests.
-pub fn shape_of(t: &Tensor) -> SmallVec<[usize; 6]> {
-    t.shape.clone()
-}
 
 #[cfg(test)]
 mod tests {

@@ -89,6 +89,48 @@ pub fn borrow_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
         .map_err(crate::python::errors::to_pyerr)
 }
 
+/// Outputs up to this size are copied into NumPy's own memory: cheaper than
+/// a guard object keeping rtensor's buffer alive.
+const COPY_OUT_BYTES: usize = 4096;
+
+/// A fresh NumPy array holding a copy of a small tensor.
+fn copied_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    let c = t.contiguous().map_err(crate::python::errors::to_pyerr)?;
+    let descr = descr_of(py, t.dtype)?;
+    let mut dims: smallvec::SmallVec<[npyffi::npy_intp; 6]> = t.shape.iter().map(|&n| n as npyffi::npy_intp).collect();
+    // SAFETY: NewFromDescr with a NULL data pointer allocates a C-contiguous
+    // array of `dims` (it steals the descr reference we pass); we then copy
+    // exactly `nbytes` bytes into it from the contiguous source tensor, whose
+    // storage holds at least that many bytes from `data_ptr` on.
+    unsafe {
+        let subtype = npyffi::get_type_object(py, NpyTypes::PyArray_Type);
+        let ptr = PY_ARRAY_API.PyArray_NewFromDescr(
+            py,
+            subtype,
+            descr.into_dtype_ptr(),
+            dims.len() as i32,
+            dims.as_mut_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+        );
+        let array = Bound::from_owned_ptr_or_err(py, ptr)?;
+        let dst = (*(ptr as *mut npyffi::PyArrayObject)).fields.data as *mut u8;
+        std::ptr::copy_nonoverlapping(c.data_ptr(), dst, c.nbytes());
+        Ok(array)
+    }
+}
+
+/// A NumPy array of an output the function does not keep: small ones are
+/// copied, larger ones handed over without a copy.
+pub fn output_to_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    if t.nbytes() <= COPY_OUT_BYTES && t.storage().is_host_owned() {
+        return copied_array(py, t);
+    }
+    tensor_to_array(py, t)
+}
+
 /// A NumPy array viewing the tensor's memory. When the tensor is exactly a
 /// borrowed NumPy array, that array itself is returned.
 pub fn tensor_to_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
@@ -103,8 +145,8 @@ pub fn tensor_to_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, 
         }
     }
     let descr = descr_of(py, t.dtype)?;
-    let mut dims: Vec<npyffi::npy_intp> = t.shape.iter().map(|&n| n as npyffi::npy_intp).collect();
-    let mut strides: Vec<npyffi::npy_intp> = t.strides.iter().map(|&s| s as npyffi::npy_intp).collect();
+    let mut dims: smallvec::SmallVec<[npyffi::npy_intp; 6]> = t.shape.iter().map(|&n| n as npyffi::npy_intp).collect();
+    let mut strides: smallvec::SmallVec<[npyffi::npy_intp; 6]> = t.strides.iter().map(|&s| s as npyffi::npy_intp).collect();
     let guard = Py::new(py, StorageGuard { storage: t.storage().clone() })?;
     // SAFETY: NewFromDescr steals the descr reference we pass (hence the
     // clone + into_ptr); dims/strides describe memory inside the tensor's

@@ -16,7 +16,7 @@ use crate::config::{self, OnUnusedInput};
 use crate::function::{CompileRequest, Function, InputSpec, OutputSpec};
 use crate::memory::Tensor;
 use crate::printing::{self, DebugPrintOptions, IdStyle};
-use crate::python::buffers::{borrow_array, tensor_to_array};
+use crate::python::buffers::{borrow_array, output_to_array, tensor_to_array};
 use crate::python::errors::IntoPy;
 use crate::python::filter::{FilterOptions, filter};
 use crate::python::variable::Var;
@@ -49,6 +49,8 @@ pub struct PyFunction {
     trust_input: AtomicBool,
     #[pyo3(get, set)]
     name: String,
+    /// `Out(borrow=True)` per output: those are handed over as views.
+    out_borrow: Vec<bool>,
     /// Compile-time warnings (unused inputs with `on_unused_input='warn'`).
     #[pyo3(get)]
     warnings: Vec<String>,
@@ -139,7 +141,8 @@ impl PyFunction {
             None if single => OutputKind::Single,
             None => OutputKind::List,
         };
-        Ok(PyFunction { core: Arc::new(core), inputs: slots, output_kind, trust_input: AtomicBool::new(false), name, warnings })
+        let out_borrow = outputs.iter().map(|(_, b)| *b).collect();
+        Ok(PyFunction { core: Arc::new(core), inputs: slots, output_kind, trust_input: AtomicBool::new(false), name, out_borrow, warnings })
     }
 
     #[getter]
@@ -220,7 +223,9 @@ impl PyFunction {
         }
         let core = self.core.clone();
         let allow_gc = config::allow_gc();
-        let result = py.detach(move || core.call(values, allow_gc)).py()?;
+        // `values` may borrow Python objects: it is dropped here, with the GIL.
+        let result = py.detach(|| core.call(&values, allow_gc)).py()?;
+        drop(values);
         for (&i, state) in self.core.input_updates.iter().zip(result.input_states) {
             *self.inputs[i].default.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
         }
@@ -229,20 +234,20 @@ impl PyFunction {
             let list = PyList::empty(py);
             for i in sub {
                 let t = outputs.get(i).ok_or_else(|| PyValueError::new_err(format!("output_subset index {i} out of range")))?;
-                list.append(tensor_to_array(py, t)?)?;
+                list.append(self.convert(py, i, t)?)?;
             }
             return Ok(list.into_any());
         }
         match &self.output_kind {
-            OutputKind::Single => tensor_to_array(py, &outputs[0]),
+            OutputKind::Single => self.convert(py, 0, &outputs[0]),
             OutputKind::List => {
-                let items: Vec<Bound<'py, PyAny>> = outputs.iter().map(|t| tensor_to_array(py, t)).collect::<PyResult<_>>()?;
+                let items: Vec<Bound<'py, PyAny>> = outputs.iter().enumerate().map(|(i, t)| self.convert(py, i, t)).collect::<PyResult<_>>()?;
                 Ok(PyList::new(py, items)?.into_any())
             }
             OutputKind::Dict(keys) => {
                 let d = PyDict::new(py);
-                for (k, t) in keys.iter().zip(&outputs) {
-                    d.set_item(k, tensor_to_array(py, t)?)?;
+                for (i, (k, t)) in keys.iter().zip(&outputs).enumerate() {
+                    d.set_item(k, self.convert(py, i, t)?)?;
                 }
                 Ok(d.into_any())
             }
@@ -299,6 +304,15 @@ impl PyFunction {
 }
 
 impl PyFunction {
+    /// Output `i` as an ndarray: borrowed outputs alias, others may be copied.
+    fn convert<'py>(&self, py: Python<'py>, i: usize, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+        if self.out_borrow.get(i).copied().unwrap_or(false) {
+            tensor_to_array(py, t)
+        } else {
+            output_to_array(py, t)
+        }
+    }
+
     fn slot(&self, key: &str) -> PyResult<&InputSlot> {
         self.inputs
             .iter()

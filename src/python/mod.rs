@@ -43,6 +43,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(variable::make_vector, m)?)?;
     m.add_function(wrap_pyfunction!(variable::shared, m)?)?;
     m.add_function(wrap_pyfunction!(variable::upcast, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::clone_replace, m)?)?;
     m.add_function(wrap_pyfunction!(function::debugprint_vars, m)?)?;
     m.add_function(wrap_pyfunction!(function::pp, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;

@@ -443,3 +443,11 @@ pub fn upcast(dtypes: Vec<String>) -> PyResult<&'static str> {
     let ds: Vec<DType> = dtypes.iter().map(|d| DType::parse(d)).collect::<Result<_, _>>().py()?;
     Ok(dtype::upcast(&ds).name())
 }
+
+/// `rtensor.clone(outputs, replace)`: the graph rebuilt with replacements.
+#[pyfunction]
+pub fn clone_replace(outputs: Vec<Bound<'_, Var>>, replace: Vec<(Bound<'_, Var>, Bound<'_, Var>)>) -> PyResult<Vec<Var>> {
+    let outs: Vec<VarRef> = outputs.iter().map(var).collect();
+    let rep: Vec<(VarRef, VarRef)> = replace.iter().map(|(a, b)| (var(a), var(b))).collect();
+    Ok(graph::clone_replace(&outs, &rep).py()?.into_iter().map(Var::of).collect())
+}

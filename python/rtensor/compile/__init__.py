@@ -1,7 +1,7 @@
 """`rtensor.compile`: compiled functions, their inputs and outputs, shared variables."""
 
 from .._core import MissingInputError, UnusedInputError
-from .function import Function, FunctionGraph, function
+from .function import Function, FunctionGraph, clone, function
 from .io import In, Out
 from .sharedvalue import SharedVariable, shared
 

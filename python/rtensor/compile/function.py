@@ -150,3 +150,14 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
     fn.maker = FunctionMaker(fn, inputs, mode_name)
     fn.profile = None
     return fn
+
+
+def clone(output, replace=None, strict=True, share_inputs=True):
+    """`output` (a variable or a list) rebuilt with the variables of
+    `replace` (a dict or pairs) substituted; nothing is compiled."""
+    pairs = _pairs(replace, "replace")
+    outs = output if isinstance(output, (list, tuple)) else [output]
+    new = [wrap(v) for v in _core.clone_replace(list(outs), [(a, _as_variable(b)) for a, b in pairs])]
+    if isinstance(output, (list, tuple)):
+        return type(output)(new)
+    return new[0]
