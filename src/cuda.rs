@@ -23,7 +23,9 @@ impl std::fmt::Display for CudaUnavailable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CudaUnavailable::NotCompiled => write!(f, "rtensor was built without CUDA support"),
-            CudaUnavailable::NoDriver => write!(f, "the CUDA driver library (libcuda) was not found"),
+            CudaUnavailable::NoDriver => {
+                write!(f, "the CUDA driver library (libcuda) was not found")
+            }
             CudaUnavailable::NoNvrtc => write!(f, "the NVRTC library (libnvrtc) was not found"),
             CudaUnavailable::NoCublas => write!(f, "the cuBLAS library (libcublas) was not found"),
             CudaUnavailable::NoDevice(why) => write!(f, "no usable CUDA device: {why}"),
@@ -61,9 +63,13 @@ fn probe_once() -> Result<usize, CudaUnavailable> {
     // cudarc panics on some driver mismatches; never let that escape.
     match std::panic::catch_unwind(cudarc::driver::CudaContext::device_count) {
         Ok(Ok(n)) if n > 0 => Ok(n as usize),
-        Ok(Ok(_)) => Err(CudaUnavailable::NoDevice("the driver reports 0 devices".into())),
+        Ok(Ok(_)) => Err(CudaUnavailable::NoDevice(
+            "the driver reports 0 devices".into(),
+        )),
         Ok(Err(e)) => Err(CudaUnavailable::NoDevice(format!("{e:?}"))),
-        Err(_) => Err(CudaUnavailable::NoDevice("the CUDA driver panicked while counting devices".into())),
+        Err(_) => Err(CudaUnavailable::NoDevice(
+            "the CUDA driver panicked while counting devices".into(),
+        )),
     }
 }
 

@@ -79,7 +79,10 @@ impl DType {
     }
 
     pub fn is_signed_int(self) -> bool {
-        matches!(self, DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64)
+        matches!(
+            self,
+            DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64
+        )
     }
     pub fn is_unsigned_int(self) -> bool {
         matches!(
@@ -277,6 +280,9 @@ mod tests {
     #[test]
     fn unknown_dtype_names_are_type_errors() {
         let err = DType::parse("foo").unwrap_err();
-        assert!(err.to_string().contains("Unsupported dtype for TensorType: foo"));
+        assert!(
+            err.to_string()
+                .contains("Unsupported dtype for TensorType: foo")
+        );
     }
 }

@@ -281,7 +281,12 @@ pub fn clone_replace(outputs: &[VarRef], replace: &[(VarRef, VarRef)]) -> Result
             continue;
         }
         let new = match v.owner() {
-            Some((apply, index)) if apply.inputs.iter().any(|i| memo.get(&i.id).is_some_and(|n| n.id != i.id)) => {
+            Some((apply, index))
+                if apply
+                    .inputs
+                    .iter()
+                    .any(|i| memo.get(&i.id).is_some_and(|n| n.id != i.id)) =>
+            {
                 let inputs = apply.inputs.iter().map(|i| memo[&i.id].clone()).collect();
                 let outs = self::apply(apply.op.clone(), inputs)?;
                 outs[index].set_name(v.name());

@@ -58,9 +58,8 @@ impl Storage {
     pub fn zeroed(nbytes: usize) -> Result<Storage> {
         let words = nbytes.div_ceil(8).max(1);
         let mut v: Vec<u64> = Vec::new();
-        v.try_reserve_exact(words).map_err(|_| {
-            Error::Memory(format!("failed to allocate {nbytes} bytes on the host"))
-        })?;
+        v.try_reserve_exact(words)
+            .map_err(|_| Error::Memory(format!("failed to allocate {nbytes} bytes on the host")))?;
         v.resize(words, 0);
         let ptr = v.as_mut_ptr() as *mut u8;
         Ok(Storage {
@@ -163,6 +162,9 @@ fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
     // SAFETY: as in `cast_slice`, with exclusive access from `&mut`.
     unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr() as *mut T, bytes.len() / size) }
 }
+
+/// A whole storage as elements, with a tensor's element strides and offset.
+pub type ElementView<'a, T> = (&'a [T], SmallVec<[isize; 6]>, usize);
 
 /// A value: shared ownership of a storage plus a layout.
 #[derive(Clone)]
@@ -302,7 +304,7 @@ impl Tensor {
     /// The whole storage as elements of `T`, with this tensor's strides and
     /// offset expressed in elements. Fails when the layout is not a whole
     /// number of elements (then `contiguous()` first).
-    pub fn elements<T: Element>(&self) -> Result<(&[T], SmallVec<[isize; 6]>, usize)> {
+    pub fn elements<T: Element>(&self) -> Result<ElementView<'_, T>> {
         let size = std::mem::size_of::<T>();
         debug_assert_eq!(size, self.dtype.itemsize());
         let whole = |b: isize| b.rem_euclid(size as isize) == 0;
@@ -491,12 +493,25 @@ macro_rules! matmul_impl {
     ($name:ident, $t:ty) => {
         /// `out = a · b` for C-contiguous `a` (m×k), `b` (k×n) and a fresh,
         /// uniquely owned C-contiguous `out` (m×n), through the `gemm` crate.
-        pub fn $name(m: usize, n: usize, k: usize, a: &Tensor, b: &Tensor, out: &mut Tensor) -> Result<()> {
-            let lhs = a.contiguous_slice::<$t>().ok_or_else(|| Error::Runtime("matmul: lhs not contiguous".into()))?;
-            let rhs = b.contiguous_slice::<$t>().ok_or_else(|| Error::Runtime("matmul: rhs not contiguous".into()))?;
+        pub fn $name(
+            m: usize,
+            n: usize,
+            k: usize,
+            a: &Tensor,
+            b: &Tensor,
+            out: &mut Tensor,
+        ) -> Result<()> {
+            let lhs = a
+                .contiguous_slice::<$t>()
+                .ok_or_else(|| Error::Runtime("matmul: lhs not contiguous".into()))?;
+            let rhs = b
+                .contiguous_slice::<$t>()
+                .ok_or_else(|| Error::Runtime("matmul: rhs not contiguous".into()))?;
             let dst = out.data_mut::<$t>()?;
             if lhs.len() != m * k || rhs.len() != k * n || dst.len() != m * n {
-                return Err(Error::Runtime(format!("matmul: operand sizes do not match {m}x{k} by {k}x{n}")));
+                return Err(Error::Runtime(format!(
+                    "matmul: operand sizes do not match {m}x{k} by {k}x{n}"
+                )));
             }
             if m == 0 || n == 0 {
                 return Ok(());
@@ -505,19 +520,41 @@ macro_rules! matmul_impl {
                 dst.fill(0.0);
                 return Ok(());
             }
-            let threads = if m * n * k >= 64 * 64 * 64 { rayon::current_num_threads() } else { 1 };
-            let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+            let threads = if m * n * k >= 64 * 64 * 64 {
+                rayon::current_num_threads()
+            } else {
+                1
+            };
+            let parallelism = if threads > 1 {
+                gemm::Parallelism::Rayon(threads)
+            } else {
+                gemm::Parallelism::None
+            };
             // SAFETY: the three slices were checked above to hold exactly m·k,
             // k·n and m·n elements laid out row-major (row stride = columns,
             // column stride = 1); `dst` is exclusively borrowed and does not
             // overlap the inputs (it is a fresh, uniquely owned allocation).
             unsafe {
                 gemm::gemm(
-                    m, n, k,
-                    dst.as_mut_ptr(), 1, n as isize, false,
-                    lhs.as_ptr(), 1, k as isize,
-                    rhs.as_ptr(), 1, n as isize,
-                    0.0, 1.0, false, false, false, parallelism,
+                    m,
+                    n,
+                    k,
+                    dst.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    lhs.as_ptr(),
+                    1,
+                    k as isize,
+                    rhs.as_ptr(),
+                    1,
+                    n as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    parallelism,
                 );
             }
             Ok(())

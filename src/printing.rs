@@ -48,7 +48,14 @@ pub struct DebugPrintOptions {
 
 impl Default for DebugPrintOptions {
     fn default() -> Self {
-        DebugPrintOptions { depth: -1, print_type: false, ids: IdStyle::Char, stop_on_name: false, show_order: false, tree_style: false }
+        DebugPrintOptions {
+            depth: -1,
+            print_type: false,
+            ids: IdStyle::Char,
+            stop_on_name: false,
+            show_order: false,
+            tree_style: false,
+        }
     }
 }
 
@@ -73,10 +80,18 @@ fn format_float(v: f64, dtype: DType) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let s = if dtype == DType::Float64 { format!("{v:?}") } else { format!("{:?}", v as f32) };
+    let s = if dtype == DType::Float64 {
+        format!("{v:?}")
+    } else {
+        format!("{:?}", v as f32)
+    };
     // Rust writes 1e-5 where NumPy writes 1e-05.
     if let Some((m, e)) = s.split_once('e') {
-        let (sign, digits) = if let Some(d) = e.strip_prefix('-') { ("-", d) } else { ("+", e) };
+        let (sign, digits) = if let Some(d) = e.strip_prefix('-') {
+            ("-", d)
+        } else {
+            ("+", e)
+        };
         return format!("{m}e{sign}{digits:0>2}");
     }
     s
@@ -111,7 +126,9 @@ fn nested(values: &[String], shape: &[usize]) -> String {
     }
     let n = shape[0];
     let inner: usize = shape[1..].iter().product();
-    let parts: Vec<String> = (0..n).map(|i| nested(&values[i * inner..(i + 1) * inner], &shape[1..])).collect();
+    let parts: Vec<String> = (0..n)
+        .map(|i| nested(&values[i * inner..(i + 1) * inner], &shape[1..]))
+        .collect();
     format!("[{}]", parts.join(" "))
 }
 
@@ -120,11 +137,18 @@ fn nested(values: &[String], shape: &[usize]) -> String {
 pub fn constant_label(t: &Tensor, ty: &Type) -> String {
     let values = element_texts(t);
     if let Type::Scalar(_) = ty {
-        return format!("Constant{{{}}}", values.first().cloned().unwrap_or_default());
+        return format!(
+            "Constant{{{}}}",
+            values.first().cloned().unwrap_or_default()
+        );
     }
     let body = if t.ndim() > 0 && t.size() > 0 && values.iter().all(|v| *v == values[0]) {
         let dims: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
-        let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+        let shape = if dims.len() == 1 {
+            format!("({},)", dims[0])
+        } else {
+            format!("({})", dims.join(", "))
+        };
         format!("{shape} of {}", values[0])
     } else if t.size() > 20 {
         "...".to_string()
@@ -162,11 +186,19 @@ impl Printer<'_> {
             IdStyle::Id => (key.1 + if key.0 { 1 << 20 } else { 0 }).to_string(),
             IdStyle::None => String::new(),
         });
-        if style == IdStyle::None { String::new() } else { format!("[id {id}]") }
+        if style == IdStyle::None {
+            String::new()
+        } else {
+            format!("[id {id}]")
+        }
     }
 
     fn type_text(&self, v: VarId) -> String {
-        if self.opts.print_type { format!(" <{}>", self.fg.vars[v].ty) } else { String::new() }
+        if self.opts.print_type {
+            format!(" <{}>", self.fg.vars[v].ty)
+        } else {
+            String::new()
+        }
     }
 
     fn print(&mut self, v: VarId, prefix: &str, child_prefix: &str, depth: i64) {
@@ -189,13 +221,22 @@ impl Printer<'_> {
                 }
                 let name = fg.vars[v].name.clone().unwrap_or_default();
                 let order = if self.opts.show_order {
-                    self.order.get(&n).map(|i| i.to_string()).unwrap_or_default()
+                    self.order
+                        .get(&n)
+                        .map(|i| i.to_string())
+                        .unwrap_or_default()
                 } else {
                     String::new()
                 };
                 let line = if self.opts.tree_style {
-                    let name = if name.is_empty() { String::new() } else { format!(" '{name}'") };
-                    format!("{prefix}{op} {id}{ty}{name} {order}").trim_end().to_string()
+                    let name = if name.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" '{name}'")
+                    };
+                    format!("{prefix}{op} {id}{ty}{name} {order}")
+                        .trim_end()
+                        .to_string()
                 } else {
                     format!("{prefix}{op} {id}{ty} '{name}'   {order}")
                 };
@@ -203,7 +244,8 @@ impl Printer<'_> {
                 self.out.push('\n');
                 let key = self.key(v);
                 let already = !self.done.insert(key);
-                let stop = self.opts.stop_on_name && !name.is_empty() && prefix.is_empty().not_root();
+                let stop =
+                    self.opts.stop_on_name && !name.is_empty() && prefix.is_empty().not_root();
                 if already || stop {
                     return;
                 }
@@ -216,7 +258,10 @@ impl Printer<'_> {
                             format!("{child_prefix}{}", if last { "   " } else { " │ " }),
                         )
                     } else {
-                        (format!("{child_prefix} |"), format!("{child_prefix}{}", if last { "  " } else { " |" }))
+                        (
+                            format!("{child_prefix} |"),
+                            format!("{child_prefix}{}", if last { "  " } else { " |" }),
+                        )
                     };
                     self.print(inp, &p, &c, depth - 1);
                 }
@@ -237,8 +282,20 @@ impl NotRoot for bool {
 
 /// The debugprint text of `roots` in `fg`.
 pub fn debugprint(fg: &FunctionGraph, roots: &[VarId], opts: &DebugPrintOptions) -> String {
-    let order = fg.toposort().into_iter().enumerate().map(|(i, n)| (n, i)).collect();
-    let mut p = Printer { fg, opts, order, ids: HashMap::new(), done: Default::default(), out: String::new() };
+    let order = fg
+        .toposort()
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (n, i))
+        .collect();
+    let mut p = Printer {
+        fg,
+        opts,
+        order,
+        ids: HashMap::new(),
+        done: Default::default(),
+        out: String::new(),
+    };
     for &r in roots {
         p.print(r, "", "", opts.depth);
     }
@@ -248,7 +305,9 @@ pub fn debugprint(fg: &FunctionGraph, roots: &[VarId], opts: &DebugPrintOptions)
 /// Infix text of a variable (`printing.pp`).
 pub fn pp(fg: &FunctionGraph, v: VarId) -> String {
     let var = &fg.vars[v];
-    let Some((n, _)) = fg.owner(v) else { return fg.var_text(v) };
+    let Some((n, _)) = fg.owner(v) else {
+        return fg.var_text(v);
+    };
     if let Some(name) = &var.name {
         return name.clone();
     }
@@ -285,8 +344,14 @@ pub fn pp(fg: &FunctionGraph, v: VarId) -> String {
     }
     match &node.op {
         Op::Dot => format!("({} \\dot {})", args[0], args[1]),
-        Op::DimShuffle(d) if !d.inplace || d.new_order.iter().any(|x| x.is_none()) => args[0].clone(),
-        op => format!("{}({})", op.display_name(node.inputs.first().map(|&i| &fg.vars[i].ty)), args.join(", ")),
+        Op::DimShuffle(d) if !d.inplace || d.new_order.iter().any(|x| x.is_none()) => {
+            args[0].clone()
+        }
+        op => format!(
+            "{}({})",
+            op.display_name(node.inputs.first().map(|&i| &fg.vars[i].ty)),
+            args.join(", ")
+        ),
     }
 }
 

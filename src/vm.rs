@@ -73,18 +73,34 @@ impl Program {
         let mut thunks = Vec::with_capacity(order.len());
         for &n in &order {
             let node = &fg.nodes[n];
-            let inputs = node.inputs.iter().map(|&v| leaf(v, &mut slot_of, &fg)).collect();
-            let outputs = node.outputs.iter().map(|&v| leaf(v, &mut slot_of, &fg)).collect();
+            let inputs = node
+                .inputs
+                .iter()
+                .map(|&v| leaf(v, &mut slot_of, &fg))
+                .collect();
+            let outputs = node
+                .outputs
+                .iter()
+                .map(|&v| leaf(v, &mut slot_of, &fg))
+                .collect();
             thunks.push(Thunk {
                 op: node.op.clone(),
                 inputs,
                 outputs,
-                out_types: node.outputs.iter().map(|&o| fg.vars[o].ty.clone()).collect(),
+                out_types: node
+                    .outputs
+                    .iter()
+                    .map(|&o| fg.vars[o].ty.clone())
+                    .collect(),
                 node: n,
                 free_after: SmallVec::new(),
             });
         }
-        let output_slots: Vec<usize> = fg.outputs.iter().map(|&v| leaf(v, &mut slot_of, &fg)).collect();
+        let output_slots: Vec<usize> = fg
+            .outputs
+            .iter()
+            .map(|&v| leaf(v, &mut slot_of, &fg))
+            .collect();
         // Last reader of every intermediate slot (outputs and leaves are never freed early).
         let mut last: Vec<Option<usize>> = vec![None; n_slots];
         for (t, th) in thunks.iter().enumerate() {
@@ -106,7 +122,16 @@ impl Program {
                 thunks[*t].free_after.push(s);
             }
         }
-        Program { thunks, n_slots, input_slots, shared_slots, const_slots, output_slots, fgraph: fg, n_inputs }
+        Program {
+            thunks,
+            n_slots,
+            input_slots,
+            shared_slots,
+            const_slots,
+            output_slots,
+            fgraph: fg,
+            n_inputs,
+        }
     }
 
     pub fn fgraph(&self) -> &FunctionGraph {
@@ -130,7 +155,12 @@ impl Program {
     /// Returns the graph outputs; `storage` keeps intermediates when `allow_gc` is off.
     /// The caller keeps `inputs` alive (and drops them where it may, e.g.
     /// with the GIL held for values borrowed from Python).
-    pub fn run(&self, storage: &mut Storage, inputs: &[Tensor], allow_gc: bool) -> Result<Vec<Tensor>> {
+    pub fn run(
+        &self,
+        storage: &mut Storage,
+        inputs: &[Tensor],
+        allow_gc: bool,
+    ) -> Result<Vec<Tensor>> {
         for (slot, value) in self.input_slots.iter().zip(inputs) {
             if let Some(s) = slot {
                 storage[*s] = Some(value.clone());
@@ -140,7 +170,12 @@ impl Program {
             storage[*slot] = Some(c.get());
         }
         let result = self.run_thunks(storage, allow_gc);
-        let outputs = result.map(|_| self.output_slots.iter().map(|&s| storage[s].clone().expect("output computed")).collect());
+        let outputs = result.map(|_| {
+            self.output_slots
+                .iter()
+                .map(|&s| storage[s].clone().expect("output computed"))
+                .collect()
+        });
         // Inputs and shared values are not kept past the call.
         for slot in self.input_slots.iter().flatten() {
             storage[*slot] = None;
@@ -161,13 +196,22 @@ impl Program {
     fn run_thunks(&self, storage: &mut Storage, allow_gc: bool) -> Result<()> {
         for (index, th) in self.thunks.iter().enumerate() {
             let outs = {
-                let values: SmallVec<[&Tensor; 4]> = th.inputs.iter().map(|&s| storage[s].as_ref().expect("input computed")).collect();
+                let values: SmallVec<[&Tensor; 4]> = th
+                    .inputs
+                    .iter()
+                    .map(|&s| storage[s].as_ref().expect("input computed"))
+                    .collect();
                 match th.op.perform(&values, &th.out_types) {
                     Ok(o) => o,
                     Err(e) => return Err(self.describe_failure(e, index, &values)),
                 }
             };
-            if let Some(bad) = th.out_types.iter().zip(&outs).find(|(ty, t)| ty.ndim() != t.ndim() || ty.dtype() != t.dtype) {
+            if let Some(bad) = th
+                .out_types
+                .iter()
+                .zip(&outs)
+                .find(|(ty, t)| ty.ndim() != t.ndim() || ty.dtype() != t.dtype)
+            {
                 return Err(Error::Runtime(format!(
                     "internal error: {} produced {:?} for output type {}",
                     self.fgraph.node_text(th.node),
@@ -191,9 +235,19 @@ impl Program {
     fn describe_failure(&self, e: Error, index: usize, values: &[&Tensor]) -> Error {
         let th = &self.thunks[index];
         let fg = &self.fgraph;
-        let types: Vec<String> = fg.nodes[th.node].inputs.iter().map(|&v| fg.vars[v].ty.to_string()).collect();
-        let shapes: Vec<String> = values.iter().map(|t| format!("{:?}", &t.shape[..])).collect();
-        let strides: Vec<String> = values.iter().map(|t| format!("{:?}", &t.strides[..])).collect();
+        let types: Vec<String> = fg.nodes[th.node]
+            .inputs
+            .iter()
+            .map(|&v| fg.vars[v].ty.to_string())
+            .collect();
+        let shapes: Vec<String> = values
+            .iter()
+            .map(|t| format!("{:?}", &t.shape[..]))
+            .collect();
+        let strides: Vec<String> = values
+            .iter()
+            .map(|t| format!("{:?}", &t.strides[..]))
+            .collect();
         e.with_suffix(&format!(
             "\nApply node that caused the error: {}\nToposort index: {}\nInputs types: [{}]\nInputs shapes: [{}]\nInputs strides: [{}]\nHINT: Use the rtensor flag 'exception_verbosity=high' for a debugprint and storage map footprint of this apply node.",
             fg.node_text(th.node),

@@ -24,7 +24,10 @@ pub enum FVarKind {
     Shared(Arc<SharedContainer>),
     Constant(Tensor),
     /// Output `index` of node `node`.
-    Output { node: NodeId, index: usize },
+    Output {
+        node: NodeId,
+        index: usize,
+    },
 }
 
 #[derive(Clone)]
@@ -51,8 +54,19 @@ pub struct FunctionGraph {
 }
 
 impl FunctionGraph {
-    pub fn add_leaf(&mut self, ty: Type, kind: FVarKind, name: Option<String>, origin: Option<VarRef>) -> VarId {
-        self.vars.push(FVar { ty, kind, name, origin });
+    pub fn add_leaf(
+        &mut self,
+        ty: Type,
+        kind: FVarKind,
+        name: Option<String>,
+        origin: Option<VarRef>,
+    ) -> VarId {
+        self.vars.push(FVar {
+            ty,
+            kind,
+            name,
+            origin,
+        });
         self.vars.len() - 1
     }
 
@@ -60,7 +74,10 @@ impl FunctionGraph {
     pub fn add_node(&mut self, op: Op, inputs: Vec<VarId>) -> Result<Vec<VarId>> {
         let infos: Vec<InputInfo> = inputs
             .iter()
-            .map(|&v| InputInfo { ty: &self.vars[v].ty, constant: self.constant(v) })
+            .map(|&v| InputInfo {
+                ty: &self.vars[v].ty,
+                constant: self.constant(v),
+            })
             .collect();
         let types = op.output_types(&infos)?;
         let node = self.nodes.len();
@@ -68,11 +85,20 @@ impl FunctionGraph {
             .into_iter()
             .enumerate()
             .map(|(index, ty)| {
-                self.vars.push(FVar { ty, kind: FVarKind::Output { node, index }, name: None, origin: None });
+                self.vars.push(FVar {
+                    ty,
+                    kind: FVarKind::Output { node, index },
+                    name: None,
+                    origin: None,
+                });
                 self.vars.len() - 1
             })
             .collect();
-        self.nodes.push(FNode { op, inputs, outputs: outputs.clone() });
+        self.nodes.push(FNode {
+            op,
+            inputs,
+            outputs: outputs.clone(),
+        });
         Ok(outputs)
     }
 
@@ -95,7 +121,9 @@ impl FunctionGraph {
         let mut done = vec![false; self.nodes.len()];
         let mut order = Vec::new();
         for &out in &self.outputs {
-            let Some((root, _)) = self.owner(out) else { continue };
+            let Some((root, _)) = self.owner(out) else {
+                continue;
+            };
             let mut stack = vec![(root, false)];
             while let Some((n, expanded)) = stack.pop() {
                 if expanded {
@@ -191,7 +219,8 @@ impl FunctionGraph {
 
     pub fn op_name(&self, n: NodeId) -> String {
         let node = &self.nodes[n];
-        node.op.display_name(node.inputs.first().map(|&i| &self.vars[i].ty))
+        node.op
+            .display_name(node.inputs.first().map(|&i| &self.vars[i].ty))
     }
 
     /// `str(var)` of a graph variable.

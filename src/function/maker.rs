@@ -79,7 +79,10 @@ fn check_arguments(req: &CompileRequest) -> Result<()> {
             )));
         }
         if v.is_constant() {
-            return Err(Error::Type(tuple_text("Constants not allowed in param list", v)));
+            return Err(Error::Type(tuple_text(
+                "Constants not allowed in param list",
+                v,
+            )));
         }
     }
     for (old, _) in &req.givens {
@@ -93,7 +96,10 @@ fn check_arguments(req: &CompileRequest) -> Result<()> {
     let mut targets = HashSet::new();
     for (target, value) in &req.updates {
         if !target.is_shared() {
-            return Err(Error::Type(tuple_text("update target must be a SharedVariable", target)));
+            return Err(Error::Type(tuple_text(
+                "update target must be a SharedVariable",
+                target,
+            )));
         }
         if !targets.insert(target.id) {
             return Err(Error::Value(format!(
@@ -167,7 +173,9 @@ impl Cloner {
             }
             _ => FVarKind::Free,
         };
-        let id = self.fg.add_leaf(v.ty.clone(), kind, v.name(), Some(v.clone()));
+        let id = self
+            .fg
+            .add_leaf(v.ty.clone(), kind, v.name(), Some(v.clone()));
         self.leaves.insert(v.id, id);
         id
     }
@@ -216,7 +224,11 @@ impl Cloner {
     }
 
     fn memo(&mut self, substitute: bool) -> &mut HashMap<u64, VarId> {
-        if substitute { &mut self.substituted } else { &mut self.plain }
+        if substitute {
+            &mut self.substituted
+        } else {
+            &mut self.plain
+        }
     }
 
     fn lookup(&self, v: &VarRef, substitute: bool) -> Option<VarId> {
@@ -226,7 +238,11 @@ impl Cloner {
         if v.owner().is_none() {
             return self.leaves.get(&v.id).copied();
         }
-        if substitute { self.substituted.get(&v.id).copied() } else { self.plain.get(&v.id).copied() }
+        if substitute {
+            self.substituted.get(&v.id).copied()
+        } else {
+            self.plain.get(&v.id).copied()
+        }
     }
 }
 
@@ -235,7 +251,12 @@ pub fn lower(req: &CompileRequest) -> Result<Lowered> {
     check_arguments(req)?;
     let mut c = Cloner::new(&req.givens);
     for (i, inp) in req.inputs.iter().enumerate() {
-        let id = c.fg.add_leaf(inp.var.ty.clone(), FVarKind::Input(i), inp.var.name(), Some(inp.var.clone()));
+        let id = c.fg.add_leaf(
+            inp.var.ty.clone(),
+            FVarKind::Input(i),
+            inp.var.name(),
+            Some(inp.var.clone()),
+        );
         c.leaves.insert(inp.var.id, id);
         // An intermediate variable given as input cuts the graph there.
         c.substituted.insert(inp.var.id, id);
@@ -269,11 +290,17 @@ pub fn lower(req: &CompileRequest) -> Result<Lowered> {
         while i < c.shared_seen.len() {
             let s = c.shared_seen[i].clone();
             i += 1;
-            if req.no_default_updates.contains(&s.id) || update_targets.iter().any(|(t, _)| t.id == s.id) {
+            if req.no_default_updates.contains(&s.id)
+                || update_targets.iter().any(|(t, _)| t.id == s.id)
+            {
                 continue;
             }
             let container = s.shared_container().expect("shared").clone();
-            let default = container.default_update.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let default = container
+                .default_update
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             if let Some(expr) = default {
                 let id = c.clone(&expr, true)?;
                 update_targets.push((s.clone(), container));
@@ -290,7 +317,12 @@ pub fn lower(req: &CompileRequest) -> Result<Lowered> {
         }
     }
     let mut fg = c.fg;
-    fg.outputs = outputs.iter().chain(&update_values).chain(&input_update_values).copied().collect();
+    fg.outputs = outputs
+        .iter()
+        .chain(&update_values)
+        .chain(&input_update_values)
+        .copied()
+        .collect();
 
     // Unused inputs are checked before missing ones.
     let reach = fg.reachable_vars();
@@ -333,8 +365,20 @@ pub fn lower(req: &CompileRequest) -> Result<Lowered> {
     rewrite::optimize(&mut fg, req.mode)?;
     let borrows: Vec<bool> = req.outputs.iter().map(|o| o.borrow).collect();
     let input_borrow: Vec<bool> = req.inputs.iter().map(|i| i.borrow).collect();
-    rewrite::protect_outputs(&mut fg, req.outputs.len(), &borrows, &input_borrow, &update_targets)?;
-    Ok(Lowered { fgraph: fg, n_outputs: req.outputs.len(), update_targets, input_updates, warnings })
+    rewrite::protect_outputs(
+        &mut fg,
+        req.outputs.len(),
+        &borrows,
+        &input_borrow,
+        &update_targets,
+    )?;
+    Ok(Lowered {
+        fgraph: fg,
+        n_outputs: req.outputs.len(),
+        update_targets,
+        input_updates,
+        warnings,
+    })
 }
 
 /// A FunctionGraph of user variables as they are, for printing: free

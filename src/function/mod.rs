@@ -64,7 +64,13 @@ impl Function {
             container.set(values.next().expect("one value per update"));
         }
         let input_states: Vec<Tensor> = values.collect();
-        debug_assert_eq!(input_states.len() + n_shared + outputs.len(), self.n_outputs + n_shared + self.input_updates.len());
-        Ok(CallResult { outputs, input_states })
+        debug_assert_eq!(
+            input_states.len() + n_shared + outputs.len(),
+            self.n_outputs + n_shared + self.input_updates.len()
+        );
+        Ok(CallResult {
+            outputs,
+            input_states,
+        })
     }
 }

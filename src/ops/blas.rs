@@ -65,7 +65,14 @@ pub fn dot_perform(a: &Tensor, b: &Tensor, out_dtype: DType) -> Result<Tensor> {
     Ok(out)
 }
 
-fn naive<T: Prim>(m: usize, n: usize, k: usize, a: &Tensor, b: &Tensor, out: &mut Tensor) -> Result<()> {
+fn naive<T: Prim>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Tensor,
+    b: &Tensor,
+    out: &mut Tensor,
+) -> Result<()> {
     let x = read_all::<T>(a)?;
     let y = read_all::<T>(b)?;
     let dst = out.data_mut::<T>()?;

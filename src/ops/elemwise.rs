@@ -304,7 +304,9 @@ fn unary<T: Prim>(op: ScalarOp, a: &Tensor, dtype: DType) -> Result<Tensor> {
         Sigmoid => float(|x| 1.0 / (1.0 + (-x).exp())),
         Invert => {
             if dtype == DType::Bool {
-                map1::<T, T>(a, dtype, |x| convert::<u8, T>(bool_of(x == T::zero()), false))
+                map1::<T, T>(a, dtype, |x| {
+                    convert::<u8, T>(bool_of(x == T::zero()), false)
+                })
             } else {
                 map1::<T, T>(a, dtype, |x| T::from_i128(!x.to_i128()))
             }
@@ -315,7 +317,8 @@ fn unary<T: Prim>(op: ScalarOp, a: &Tensor, dtype: DType) -> Result<Tensor> {
 
 fn binary<T: Prim>(op: ScalarOp, a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> {
     use ScalarOp::*;
-    let cmp = |f: fn(&T, &T) -> bool| map2::<T, u8>(a, b, DType::Bool, move |x, y| bool_of(f(&x, &y)));
+    let cmp =
+        |f: fn(&T, &T) -> bool| map2::<T, u8>(a, b, DType::Bool, move |x, y| bool_of(f(&x, &y)));
     match op {
         Add => map2::<T, T>(a, b, dtype, |x, y| x.add(y)),
         Sub => map2::<T, T>(a, b, dtype, |x, y| x.sub(y)),
@@ -324,12 +327,8 @@ fn binary<T: Prim>(op: ScalarOp, a: &Tensor, b: &Tensor, dtype: DType) -> Result
         IntDiv => map2::<T, T>(a, b, dtype, |x, y| x.floor_div(y)),
         Mod => map2::<T, T>(a, b, dtype, |x, y| x.modulo(y)),
         Pow => map2::<T, T>(a, b, dtype, |x, y| x.pow(y)),
-        Maximum => map2::<T, T>(a, b, dtype, |x, y| {
-            if x.is_nan() || x >= y { x } else { y }
-        }),
-        Minimum => map2::<T, T>(a, b, dtype, |x, y| {
-            if x.is_nan() || x <= y { x } else { y }
-        }),
+        Maximum => map2::<T, T>(a, b, dtype, |x, y| if x.is_nan() || x >= y { x } else { y }),
+        Minimum => map2::<T, T>(a, b, dtype, |x, y| if x.is_nan() || x <= y { x } else { y }),
         Eq => cmp(|x, y| x == y),
         Neq => cmp(|x, y| x != y),
         Lt => cmp(|x, y| x < y),

@@ -87,7 +87,12 @@ impl Op {
         let types: Vec<&Type> = inputs.iter().map(|i| i.ty).collect();
         let want = |n: usize| -> Result<()> {
             if types.len() != n {
-                return Err(Error::Type(format!("{} takes {} inputs, got {}", self.name(), n, types.len())));
+                return Err(Error::Type(format!(
+                    "{} takes {} inputs, got {}",
+                    self.name(),
+                    n,
+                    types.len()
+                )));
             }
             Ok(())
         };
@@ -102,7 +107,9 @@ impl Op {
                 want(1)?;
                 match types[0] {
                     Type::Tensor(t) if t.ndim() == 0 => Ok(vec![Type::Scalar(t.dtype)]),
-                    t => Err(Error::Type(format!("ScalarFromTensor expects a 0-d tensor, got {t}"))),
+                    t => Err(Error::Type(format!(
+                        "ScalarFromTensor expects a 0-d tensor, got {t}"
+                    ))),
                 }
             }
             Op::DeepCopy | Op::ViewOp => {
@@ -116,7 +123,11 @@ impl Op {
             Op::ShapeI(i) => {
                 want(1)?;
                 if *i >= types[0].ndim() {
-                    return Err(Error::Index(format!("Shape_i{{{i}}} of a {}-dimensional {}", types[0].ndim(), types[0])));
+                    return Err(Error::Index(format!(
+                        "Shape_i{{{i}}} of a {}-dimensional {}",
+                        types[0].ndim(),
+                        types[0]
+                    )));
                 }
                 Ok(vec![Type::Tensor(TensorType::new(DType::Int64, &[]))])
             }
@@ -131,7 +142,9 @@ impl Op {
             Op::MakeVector(d) => {
                 for t in &types {
                     if t.ndim() != 0 {
-                        return Err(Error::Type(format!("MakeVector expects 0-d inputs, got {t}")));
+                        return Err(Error::Type(format!(
+                            "MakeVector expects 0-d inputs, got {t}"
+                        )));
                     }
                 }
                 Ok(vec![Type::Tensor(TensorType::new(*d, &[types.len() == 1]))])
@@ -149,7 +162,10 @@ impl Op {
 
     /// Computes the outputs from input values; `out_types` are the node's output types.
     pub fn perform(&self, inputs: &[&Tensor], out_types: &[Type]) -> Result<Outputs> {
-        let out_dtype = out_types.first().map(|t| t.dtype()).unwrap_or(DType::Float64);
+        let out_dtype = out_types
+            .first()
+            .map(|t| t.dtype())
+            .unwrap_or(DType::Float64);
         let one = |t: Tensor| -> Result<Outputs> { Ok(smallvec::smallvec![t]) };
         match self {
             Op::Elemwise(e) => one(e.perform(inputs, out_dtype)?),
@@ -170,7 +186,15 @@ impl Op {
     /// `view_map`: the input an output may alias, if any.
     pub fn view_of(&self, output: usize) -> Option<usize> {
         match (self, output) {
-            (Op::DimShuffle(_) | Op::Subtensor(_) | Op::ScalarFromTensor | Op::ViewOp | Op::Reshape(_) | Op::Flatten(_), 0) => Some(0),
+            (
+                Op::DimShuffle(_)
+                | Op::Subtensor(_)
+                | Op::ScalarFromTensor
+                | Op::ViewOp
+                | Op::Reshape(_)
+                | Op::Flatten(_),
+                0,
+            ) => Some(0),
             _ => None,
         }
     }

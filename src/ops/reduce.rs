@@ -41,7 +41,11 @@ impl Reduce {
                 d => d,
             },
             ReduceKind::Mean => {
-                if input.is_discrete() { DType::Float64 } else { input }
+                if input.is_discrete() {
+                    DType::Float64
+                } else {
+                    input
+                }
             }
             ReduceKind::Max | ReduceKind::Min => input,
         }
@@ -51,7 +55,15 @@ impl Reduce {
         let axis = self
             .axis
             .as_ref()
-            .map(|a| format!("axis=[{}], ", a.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")))
+            .map(|a| {
+                format!(
+                    "axis=[{}], ",
+                    a.iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
             .unwrap_or_default();
         let acc = Reduce::acc_dtype(input);
         match self.kind {
@@ -64,10 +76,18 @@ impl Reduce {
     }
 
     pub fn output_types(&self, inputs: &[&Type]) -> Result<Vec<Type>> {
-        let x = inputs[0].tensor().ok_or_else(|| Error::Type("reduction of a non-tensor".into()))?;
+        let x = inputs[0]
+            .tensor()
+            .ok_or_else(|| Error::Type("reduction of a non-tensor".into()))?;
         let reduced = self.reduced_axes(x.ndim())?;
-        let bcast: Vec<bool> = (0..x.ndim()).filter(|d| !reduced.contains(d)).map(|d| x.broadcastable[d]).collect();
-        Ok(vec![Type::Tensor(TensorType::new(self.out_dtype(x.dtype), &bcast))])
+        let bcast: Vec<bool> = (0..x.ndim())
+            .filter(|d| !reduced.contains(d))
+            .map(|d| x.broadcastable[d])
+            .collect();
+        Ok(vec![Type::Tensor(TensorType::new(
+            self.out_dtype(x.dtype),
+            &bcast,
+        ))])
     }
 
     fn reduced_axes(&self, ndim: usize) -> Result<Vec<usize>> {
@@ -75,7 +95,9 @@ impl Reduce {
             None => Ok((0..ndim).collect()),
             Some(a) => {
                 if let Some(bad) = a.iter().find(|&&d| d >= ndim) {
-                    return Err(Error::Value(format!("axis {bad} is out of bounds for a {ndim}-dimensional input")));
+                    return Err(Error::Value(format!(
+                        "axis {bad} is out of bounds for a {ndim}-dimensional input"
+                    )));
                 }
                 Ok(a.clone())
             }
@@ -84,7 +106,10 @@ impl Reduce {
 
     pub fn perform(&self, x: &Tensor) -> Result<Tensor> {
         let reduced = self.reduced_axes(x.ndim())?;
-        let out_shape: Vec<usize> = (0..x.ndim()).filter(|d| !reduced.contains(d)).map(|d| x.shape[d]).collect();
+        let out_shape: Vec<usize> = (0..x.ndim())
+            .filter(|d| !reduced.contains(d))
+            .map(|d| x.shape[d])
+            .collect();
         let out_dtype = self.out_dtype(x.dtype);
         let count: usize = reduced.iter().map(|&d| x.shape[d]).product();
         if matches!(self.kind, ReduceKind::Max | ReduceKind::Min) && count == 0 {
@@ -98,9 +123,9 @@ impl Reduce {
         let ostr = c_strides(&out_shape, 1);
         let mut k = 0;
         let mut map_strides = vec![0isize; x.ndim()];
-        for d in 0..x.ndim() {
+        for (d, m) in map_strides.iter_mut().enumerate() {
             if !reduced.contains(&d) {
-                map_strides[d] = ostr[k];
+                *m = ostr[k];
                 k += 1;
             }
         }

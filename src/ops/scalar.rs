@@ -296,7 +296,7 @@ macro_rules! with_dtype {
                 return Err($crate::error::Error::NotImplemented(format!(
                     "complex dtype {} is not supported by this operation",
                     $dtype
-                )))
+                )));
             }
         }
     }};
@@ -358,7 +358,11 @@ pub fn scalar_i64(t: &Tensor) -> Result<i64> {
 }
 
 /// Element strides (in elements) of `t` broadcast to `out_shape` (right-aligned).
-pub fn broadcast_strides(t_shape: &[usize], t_strides: &[isize], out_shape: &[usize]) -> SmallVec<[isize; 6]> {
+pub fn broadcast_strides(
+    t_shape: &[usize],
+    t_strides: &[isize],
+    out_shape: &[usize],
+) -> SmallVec<[isize; 6]> {
     let pad = out_shape.len() - t_shape.len();
     (0..out_shape.len())
         .map(|d| {
@@ -366,7 +370,11 @@ pub fn broadcast_strides(t_shape: &[usize], t_strides: &[isize], out_shape: &[us
                 0
             } else {
                 let n = t_shape[d - pad];
-                if n == 1 && out_shape[d] != 1 { 0 } else { t_strides[d - pad] }
+                if n == 1 && out_shape[d] != 1 {
+                    0
+                } else {
+                    t_strides[d - pad]
+                }
             }
         })
         .collect()
@@ -422,11 +430,17 @@ pub fn map1<A: Prim, O: Prim>(a: &Tensor, out_dtype: DType, f: impl Fn(A) -> O) 
 }
 
 /// `out[i] = f(a[i], b[i])` with broadcasting.
-pub fn map2<A: Prim, O: Prim>(a: &Tensor, b: &Tensor, out_dtype: DType, f: impl Fn(A, A) -> O) -> Result<Tensor> {
+pub fn map2<A: Prim, O: Prim>(
+    a: &Tensor,
+    b: &Tensor,
+    out_dtype: DType,
+    f: impl Fn(A, A) -> O,
+) -> Result<Tensor> {
     let shape = broadcast_shapes(&[&a.shape, &b.shape])?;
     let mut out = Tensor::zeros(out_dtype, &shape)?;
     let dst = out.data_mut::<O>()?;
-    if a.shape == shape && b.shape == shape
+    if a.shape == shape
+        && b.shape == shape
         && let (Some(x), Some(y)) = (a.contiguous_slice::<A>(), b.contiguous_slice::<A>())
     {
         for ((d, &p), &q) in dst.iter_mut().zip(x).zip(y) {
@@ -434,7 +448,8 @@ pub fn map2<A: Prim, O: Prim>(a: &Tensor, b: &Tensor, out_dtype: DType, f: impl 
         }
         return Ok(out);
     }
-    if b.size() == 1 && a.shape == shape
+    if b.size() == 1
+        && a.shape == shape
         && let Some(x) = a.contiguous_slice::<A>()
     {
         let q = read_all::<A>(b)?[0];
@@ -443,7 +458,8 @@ pub fn map2<A: Prim, O: Prim>(a: &Tensor, b: &Tensor, out_dtype: DType, f: impl 
         }
         return Ok(out);
     }
-    if a.size() == 1 && b.shape == shape
+    if a.size() == 1
+        && b.shape == shape
         && let Some(y) = b.contiguous_slice::<A>()
     {
         let p = read_all::<A>(a)?[0];
@@ -520,7 +536,11 @@ pub fn map3<A: Prim, O: Prim>(
 ) -> Result<Tensor> {
     let shape = broadcast_shapes(&[&a.shape, &b.shape, &c.shape])?;
     let xs = [a, b, c].map(|t| broadcast_copy::<A>(t, &shape));
-    let (xa, xb, xc) = (xs[0].as_ref().map_err(Clone::clone)?, xs[1].as_ref().map_err(Clone::clone)?, xs[2].as_ref().map_err(Clone::clone)?);
+    let (xa, xb, xc) = (
+        xs[0].as_ref().map_err(Clone::clone)?,
+        xs[1].as_ref().map_err(Clone::clone)?,
+        xs[2].as_ref().map_err(Clone::clone)?,
+    );
     let mut out = Tensor::zeros(out_dtype, &shape)?;
     let dst = out.data_mut::<O>()?;
     for (i, d) in dst.iter_mut().enumerate() {

@@ -1,7 +1,6 @@
 //! Basic indexing: `Subtensor{int32:int32:}` (integers and slices with
 //! symbolic bounds), which returns a view of its input.
 
-
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::memory::{Shape, Strides, Tensor};
@@ -178,14 +177,16 @@ pub fn index_input_count(idx: &[IdxEntry]) -> usize {
     idx.iter().map(|e| e.n_inputs()).sum()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn slices_follow_python() {
-        assert_eq!(slice_indices(Some(3), Some(8), None, 100).unwrap(), (3, 5, 1));
+        assert_eq!(
+            slice_indices(Some(3), Some(8), None, 100).unwrap(),
+            (3, 5, 1)
+        );
         assert_eq!(slice_indices(None, None, Some(-1), 5).unwrap(), (4, 5, -1));
         assert_eq!(slice_indices(Some(-2), None, None, 5).unwrap(), (3, 2, 1));
         assert_eq!(slice_indices(Some(10), Some(20), None, 5).unwrap().1, 0);

@@ -52,7 +52,9 @@ static DESCRS: [PyOnceLock<Py<PyArrayDescr>>; 14] = [const { PyOnceLock::new() }
 /// NumPy's dtype object for a dtype (cached).
 pub fn descr_of<'py>(py: Python<'py>, dtype: DType) -> PyResult<Bound<'py, PyArrayDescr>> {
     let i = ALL_DTYPES.iter().position(|d| *d == dtype).unwrap_or(0);
-    let d = DESCRS[i].get_or_try_init(py, || PyArrayDescr::new(py, dtype.name()).map(Bound::unbind))?;
+    let d = DESCRS[i].get_or_try_init(py, || {
+        PyArrayDescr::new(py, dtype.name()).map(Bound::unbind)
+    })?;
     Ok(d.bind(py).clone())
 }
 
@@ -60,7 +62,10 @@ pub fn descr_of<'py>(py: Python<'py>, dtype: DType) -> PyResult<Bound<'py, PyArr
 /// Fails for dtypes rtensor lacks.
 pub fn borrow_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
     let dtype = dtype_of(&arr.dtype()).ok_or_else(|| {
-        pyo3::exceptions::PyTypeError::new_err(format!("Unsupported dtype for TensorType: {}", arr.dtype()))
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "Unsupported dtype for TensorType: {}",
+            arr.dtype()
+        ))
     })?;
     let shape: Shape = arr.shape().into();
     let strides: Strides = arr.strides().into();
@@ -74,7 +79,11 @@ pub fn borrow_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
             if span < 0 { lo += span } else { hi += span }
         }
     }
-    let nbytes = if empty { 0 } else { (hi - lo + itemsize) as usize };
+    let nbytes = if empty {
+        0
+    } else {
+        (hi - lo + itemsize) as usize
+    };
     // SAFETY: `as_array_ptr` is a valid PyArrayObject for the lifetime of `arr`;
     // reading its `data` field is how NumPy exposes the buffer address.
     let data = unsafe { (*arr.as_array_ptr()).fields.data } as *mut u8;
@@ -97,7 +106,8 @@ const COPY_OUT_BYTES: usize = 4096;
 fn copied_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
     let c = t.contiguous().map_err(crate::python::errors::to_pyerr)?;
     let descr = descr_of(py, t.dtype)?;
-    let mut dims: smallvec::SmallVec<[npyffi::npy_intp; 6]> = t.shape.iter().map(|&n| n as npyffi::npy_intp).collect();
+    let mut dims: smallvec::SmallVec<[npyffi::npy_intp; 6]> =
+        t.shape.iter().map(|&n| n as npyffi::npy_intp).collect();
     // SAFETY: NewFromDescr with a NULL data pointer allocates a C-contiguous
     // array of `dims` (it steals the descr reference we pass); we then copy
     // exactly `nbytes` bytes into it from the contiguous source tensor, whose
@@ -134,20 +144,34 @@ pub fn output_to_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, 
 /// A NumPy array viewing the tensor's memory. When the tensor is exactly a
 /// borrowed NumPy array, that array itself is returned.
 pub fn tensor_to_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
-    if let Some(owner) = t.storage().foreign_owner().and_then(|o| o.downcast_ref::<NumpyOwner>()) {
+    if let Some(owner) = t
+        .storage()
+        .foreign_owner()
+        .and_then(|o| o.downcast_ref::<NumpyOwner>())
+    {
         let obj = owner.0.bind(py);
         if let Ok(arr) = obj.cast::<PyUntypedArray>() {
             // SAFETY: as in `borrow_array`.
             let data = unsafe { (*arr.as_array_ptr()).fields.data } as *const u8;
-            if data == t.data_ptr() && arr.shape() == &t.shape[..] && arr.strides() == &t.strides[..] {
+            if data == t.data_ptr()
+                && arr.shape() == &t.shape[..]
+                && arr.strides() == &t.strides[..]
+            {
                 return Ok(obj.clone());
             }
         }
     }
     let descr = descr_of(py, t.dtype)?;
-    let mut dims: smallvec::SmallVec<[npyffi::npy_intp; 6]> = t.shape.iter().map(|&n| n as npyffi::npy_intp).collect();
-    let mut strides: smallvec::SmallVec<[npyffi::npy_intp; 6]> = t.strides.iter().map(|&s| s as npyffi::npy_intp).collect();
-    let guard = Py::new(py, StorageGuard { storage: t.storage().clone() })?;
+    let mut dims: smallvec::SmallVec<[npyffi::npy_intp; 6]> =
+        t.shape.iter().map(|&n| n as npyffi::npy_intp).collect();
+    let mut strides: smallvec::SmallVec<[npyffi::npy_intp; 6]> =
+        t.strides.iter().map(|&s| s as npyffi::npy_intp).collect();
+    let guard = Py::new(
+        py,
+        StorageGuard {
+            storage: t.storage().clone(),
+        },
+    )?;
     // SAFETY: NewFromDescr steals the descr reference we pass (hence the
     // clone + into_ptr); dims/strides describe memory inside the tensor's
     // storage (checked by `Tensor::from_storage`), which the base object set
@@ -167,7 +191,12 @@ pub fn tensor_to_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, 
             std::ptr::null_mut(),
         );
         let array = Bound::from_owned_ptr_or_err(py, ptr)?;
-        if PY_ARRAY_API.PyArray_SetBaseObject(py, ptr as *mut npyffi::PyArrayObject, guard.into_ptr()) < 0 {
+        if PY_ARRAY_API.PyArray_SetBaseObject(
+            py,
+            ptr as *mut npyffi::PyArrayObject,
+            guard.into_ptr(),
+        ) < 0
+        {
             return Err(PyErr::fetch(py));
         }
         Ok(array)

@@ -8,8 +8,18 @@ use pyo3::prelude::*;
 
 use crate::error::Error;
 
-pyo3::create_exception!(_core, UnusedInputError, PyException, "An input of `function` that no output needs.");
-pyo3::create_exception!(_core, MissingInputError, PyException, "A graph root that is neither an input, a shared variable nor a constant.");
+pyo3::create_exception!(
+    _core,
+    UnusedInputError,
+    PyException,
+    "An input of `function` that no output needs."
+);
+pyo3::create_exception!(
+    _core,
+    MissingInputError,
+    PyException,
+    "A graph root that is neither an input, a shared variable nor a constant."
+);
 
 /// Converts a core error into the Python exception of its kind.
 pub fn to_pyerr(e: Error) -> PyErr {

@@ -35,8 +35,15 @@ pub fn asarray<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyUntypedAr
 }
 
 fn short_repr(data: &Bound<'_, PyAny>) -> String {
-    let r = data.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into());
-    if r.len() > 200 { format!("{}...", &r[..200]) } else { r }
+    let r = data
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "?".into());
+    if r.len() > 200 {
+        format!("{}...", &r[..200])
+    } else {
+        r
+    }
 }
 
 fn precision_error(ty: &TensorType, from: DType, data: &Bound<'_, PyAny>) -> PyErr {
@@ -61,7 +68,9 @@ fn scalar_tensor(data: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
     }
     if data.is_exact_instance_of::<PyBool>() {
         let v: bool = data.extract()?;
-        return Tensor::from_slice(DType::Bool, &[], &[v as u8]).py().map(Some);
+        return Tensor::from_slice(DType::Bool, &[], &[v as u8])
+            .py()
+            .map(Some);
     }
     Ok(None)
 }
@@ -77,7 +86,9 @@ fn exact(value: &Tensor, to: DType) -> crate::error::Result<Option<Tensor>> {
             (Ok(a), Ok(b)) => {
                 let x = crate::ops::scalar::read_all::<f64>(&a)?;
                 let y = crate::ops::scalar::read_all::<f64>(&b)?;
-                x.iter().zip(&y).all(|(p, q)| p == q || (p.is_nan() && q.is_nan()))
+                x.iter()
+                    .zip(&y)
+                    .all(|(p, q)| p == q || (p.is_nan() && q.is_nan()))
             }
             _ => false,
         }
@@ -98,7 +109,9 @@ pub fn filter(data: &Bound<'_, PyAny>, ty: &TensorType, opts: FilterOptions) -> 
         let from = dtype_of(&arr.dtype());
         if from == Some(ty.dtype) {
             if !arr.is_aligned() {
-                return Err(PyTypeError::new_err("The numpy.ndarray object is not aligned. rtensor does not support unaligned arrays."));
+                return Err(PyTypeError::new_err(
+                    "The numpy.ndarray object is not aligned. rtensor does not support unaligned arrays.",
+                ));
             }
             borrow_array(arr)?
         } else if opts.strict {
@@ -108,7 +121,9 @@ pub fn filter(data: &Bound<'_, PyAny>, ty: &TensorType, opts: FilterOptions) -> 
                 arr.dtype()
             )));
         } else {
-            let from = from.ok_or_else(|| PyTypeError::new_err(format!("Unsupported dtype for TensorType: {}", arr.dtype())))?;
+            let from = from.ok_or_else(|| {
+                PyTypeError::new_err(format!("Unsupported dtype for TensorType: {}", arr.dtype()))
+            })?;
             if opts.allow_downcast != Some(true) && dtype::promote(ty.dtype, from) != ty.dtype {
                 return Err(precision_error(ty, from, data));
             }
@@ -116,7 +131,10 @@ pub fn filter(data: &Bound<'_, PyAny>, ty: &TensorType, opts: FilterOptions) -> 
         }
     } else {
         if opts.strict {
-            return Err(PyTypeError::new_err(format!("{ty} expected a ndarray object (got {}).", data.get_type().name()?)));
+            return Err(PyTypeError::new_err(format!(
+                "{ty} expected a ndarray object (got {}).",
+                data.get_type().name()?
+            )));
         }
         let raw = match scalar_tensor(data)? {
             Some(t) => t,
@@ -134,23 +152,32 @@ pub fn filter(data: &Bound<'_, PyAny>, ty: &TensorType, opts: FilterOptions) -> 
                 })?;
                 let t = borrow_array(&arr)?;
                 if dtype_of(&arr.dtype()).is_none() {
-                    return Err(PyTypeError::new_err(format!("Unsupported dtype for TensorType: {}", arr.dtype())));
+                    return Err(PyTypeError::new_err(format!(
+                        "Unsupported dtype for TensorType: {}",
+                        arr.dtype()
+                    )));
                 }
                 t
             }
         };
         let python_float = data.is_exact_instance_of::<PyFloat>();
-        if opts.allow_downcast == Some(true) || (python_float && ty.dtype == dtype::float_x() && opts.allow_downcast.is_none()) {
+        if opts.allow_downcast == Some(true)
+            || (python_float && ty.dtype == dtype::float_x() && opts.allow_downcast.is_none())
+        {
             cast_tensor(&raw, ty.dtype).py()?
         } else {
             match exact(&raw, ty.dtype).py()? {
                 Some(t) => t,
                 None => {
-                    let shown = cast_tensor(&raw, ty.dtype).ok().and_then(|t| crate::ops::scalar::scalar_f64(&t).ok());
+                    let shown = cast_tensor(&raw, ty.dtype)
+                        .ok()
+                        .and_then(|t| crate::ops::scalar::scalar_f64(&t).ok());
                     return Err(PyTypeError::new_err(format!(
                         "{ty} cannot store accurately value {}, it would be represented as {}. If you do not mind this precision loss, you can: 1) explicitly convert your data to a numpy array of dtype {}, or 2) set \"allow_input_downcast=True\" when calling \"function\".",
                         short_repr(data),
-                        shown.map(|v| v.to_string()).unwrap_or_else(|| "a different value".into()),
+                        shown
+                            .map(|v| v.to_string())
+                            .unwrap_or_else(|| "a different value".into()),
                         ty.dtype
                     )));
                 }
@@ -171,7 +198,12 @@ pub fn check_shape(value: &Tensor, ty: &TensorType) -> PyResult<()> {
             shape_text(&value.shape)
         )));
     }
-    if ty.broadcastable.iter().zip(value.shape.iter()).any(|(&b, &n)| b && n != 1) {
+    if ty
+        .broadcastable
+        .iter()
+        .zip(value.shape.iter())
+        .any(|(&b, &n)| b && n != 1)
+    {
         return Err(PyTypeError::new_err(format!(
             "Non-unit value on shape on a broadcastable dimension. (shape {}, broadcastable {:?})",
             shape_text(&value.shape),
@@ -186,6 +218,13 @@ pub fn shape_text(shape: &[usize]) -> String {
     match shape {
         [] => "()".into(),
         [n] => format!("({n},)"),
-        _ => format!("({})", shape.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }

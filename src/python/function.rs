@@ -109,7 +109,10 @@ impl PyFunction {
         for (var, name, value, has_value, update, borrow, strict, allow_downcast) in &inputs {
             let var_ref = v(var);
             let ty = var_ref.tensor_type().py()?.clone();
-            let opts = FilterOptions { strict: *strict, allow_downcast: *allow_downcast };
+            let opts = FilterOptions {
+                strict: *strict,
+                allow_downcast: *allow_downcast,
+            };
             let default = match (has_value, value) {
                 (true, Some(val)) => Some(filter(val, &ty, opts)?.deep_copy().py()?),
                 _ => None,
@@ -121,14 +124,27 @@ impl PyFunction {
                 default: Mutex::new(default),
                 has_default: *has_value,
             });
-            specs.push(InputSpec { var: var_ref, borrow: *borrow, update: update.as_ref().map(v) });
+            specs.push(InputSpec {
+                var: var_ref,
+                borrow: *borrow,
+                update: update.as_ref().map(v),
+            });
         }
         let req = CompileRequest {
             inputs: specs,
-            outputs: outputs.iter().map(|(o, b)| OutputSpec { var: v(o), borrow: *b }).collect(),
+            outputs: outputs
+                .iter()
+                .map(|(o, b)| OutputSpec {
+                    var: v(o),
+                    borrow: *b,
+                })
+                .collect(),
             updates: updates.iter().map(|(a, b)| (v(a), v(b))).collect(),
             givens: givens.iter().map(|(a, b)| (v(a), v(b))).collect(),
-            no_default_updates: no_default_list.iter().map(|x| x.get().inner.id).collect::<HashSet<u64>>(),
+            no_default_updates: no_default_list
+                .iter()
+                .map(|x| x.get().inner.id)
+                .collect::<HashSet<u64>>(),
             all_defaults_off: no_default_updates,
             rebuild_strict,
             on_unused_input: parse_on_unused(on_unused_input)?,
@@ -142,7 +158,15 @@ impl PyFunction {
             None => OutputKind::List,
         };
         let out_borrow = outputs.iter().map(|(_, b)| *b).collect();
-        Ok(PyFunction { core: Arc::new(core), inputs: slots, output_kind, trust_input: AtomicBool::new(false), name, out_borrow, warnings })
+        Ok(PyFunction {
+            core: Arc::new(core),
+            inputs: slots,
+            output_kind,
+            trust_input: AtomicBool::new(false),
+            name,
+            out_borrow,
+            warnings,
+        })
     }
 
     #[getter]
@@ -156,7 +180,12 @@ impl PyFunction {
     }
 
     #[pyo3(signature = (*args, **kwargs))]
-    fn __call__<'py>(&self, py: Python<'py>, args: &Bound<'py, PyTuple>, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let n = self.inputs.len();
         if args.len() > n {
             return Err(PyTypeError::new_err(format!(
@@ -176,8 +205,16 @@ impl PyFunction {
                     subset = Some(val.extract()?);
                     continue;
                 }
-                let Some(i) = self.inputs.iter().position(|s| s.name.as_deref() == Some(key.as_str())) else {
-                    let names: Vec<&str> = self.inputs.iter().filter_map(|s| s.name.as_deref()).collect();
+                let Some(i) = self
+                    .inputs
+                    .iter()
+                    .position(|s| s.name.as_deref() == Some(key.as_str()))
+                else {
+                    let names: Vec<&str> = self
+                        .inputs
+                        .iter()
+                        .filter_map(|s| s.name.as_deref())
+                        .collect();
                     return Err(PyTypeError::new_err(format!(
                         "Unknown input or state: {key}. The function has {} named inputs ({}).",
                         names.len(),
@@ -185,7 +222,9 @@ impl PyFunction {
                     )));
                 };
                 if given[i].is_some() {
-                    return Err(PyTypeError::new_err(format!("Multiple values for input: {key}")));
+                    return Err(PyTypeError::new_err(format!(
+                        "Multiple values for input: {key}"
+                    )));
                 }
                 given[i] = Some(val);
             }
@@ -196,7 +235,9 @@ impl PyFunction {
             let value = match g {
                 Some(data) => {
                     if trust {
-                        let arr = data.cast::<PyUntypedArray>().map_err(|_| PyValueError::new_err("expected an ndarray"))?;
+                        let arr = data
+                            .cast::<PyUntypedArray>()
+                            .map_err(|_| PyValueError::new_err("expected an ndarray"))?;
                         borrow_array(arr)?
                     } else {
                         filter(&data, &slot.ty, slot.opts).map_err(|e| {
@@ -209,7 +250,12 @@ impl PyFunction {
                         })?
                     }
                 }
-                None => match slot.default.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+                None => match slot
+                    .default
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone()
+                {
                     Some(d) if slot.has_default => d,
                     _ => {
                         return Err(PyTypeError::new_err(format!(
@@ -227,13 +273,18 @@ impl PyFunction {
         let result = py.detach(|| core.call(&values, allow_gc)).py()?;
         drop(values);
         for (&i, state) in self.core.input_updates.iter().zip(result.input_states) {
-            *self.inputs[i].default.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
+            *self.inputs[i]
+                .default
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(state);
         }
         let outputs = result.outputs;
         if let Some(sub) = subset {
             let list = PyList::empty(py);
             for i in sub {
-                let t = outputs.get(i).ok_or_else(|| PyValueError::new_err(format!("output_subset index {i} out of range")))?;
+                let t = outputs.get(i).ok_or_else(|| {
+                    PyValueError::new_err(format!("output_subset index {i} out of range"))
+                })?;
                 list.append(self.convert(py, i, t)?)?;
             }
             return Ok(list.into_any());
@@ -241,7 +292,11 @@ impl PyFunction {
         match &self.output_kind {
             OutputKind::Single => self.convert(py, 0, &outputs[0]),
             OutputKind::List => {
-                let items: Vec<Bound<'py, PyAny>> = outputs.iter().enumerate().map(|(i, t)| self.convert(py, i, t)).collect::<PyResult<_>>()?;
+                let items: Vec<Bound<'py, PyAny>> = outputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| self.convert(py, i, t))
+                    .collect::<PyResult<_>>()?;
                 Ok(PyList::new(py, items)?.into_any())
             }
             OutputKind::Dict(keys) => {
@@ -257,7 +312,11 @@ impl PyFunction {
     /// `f['name']`: an input's current default value.
     fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
         let slot = self.slot(key)?;
-        let d = slot.default.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let d = slot
+            .default
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         match d {
             Some(t) => tensor_to_array(py, &t.deep_copy().py()?),
             None => Ok(py.None().into_bound(py)),
@@ -274,7 +333,14 @@ impl PyFunction {
 
     /// The debugprint text of the compiled graph (outputs, then update values).
     #[pyo3(signature = (depth=-1, print_type=false, ids="CHAR", stop_on_name=false, style="theano"))]
-    fn debugprint(&self, depth: i64, print_type: bool, ids: &str, stop_on_name: bool, style: &str) -> PyResult<String> {
+    fn debugprint(
+        &self,
+        depth: i64,
+        print_type: bool,
+        ids: &str,
+        stop_on_name: bool,
+        style: &str,
+    ) -> PyResult<String> {
         let fg = self.core.program().fgraph();
         let opts = print_options(depth, print_type, ids, stop_on_name, style, true)?;
         Ok(printing::debugprint(fg, &fg.outputs, &opts))
@@ -294,7 +360,11 @@ impl PyFunction {
 
     /// The shared variables this function updates, in order.
     fn update_targets(&self) -> Vec<Var> {
-        self.core.update_targets.iter().map(|(v, _)| Var::of(v.clone())).collect()
+        self.core
+            .update_targets
+            .iter()
+            .map(|(v, _)| Var::of(v.clone()))
+            .collect()
     }
 
     /// Explicit input names.
@@ -321,15 +391,40 @@ impl PyFunction {
     }
 }
 
-pub fn print_options(depth: i64, print_type: bool, ids: &str, stop_on_name: bool, style: &str, show_order: bool) -> PyResult<DebugPrintOptions> {
-    let ids = IdStyle::parse(ids).ok_or_else(|| PyValueError::new_err(format!("ids must be 'CHAR', 'int', 'id' or '', got {ids:?}")))?;
-    Ok(DebugPrintOptions { depth, print_type, ids, stop_on_name, show_order, tree_style: style == "tree" })
+pub fn print_options(
+    depth: i64,
+    print_type: bool,
+    ids: &str,
+    stop_on_name: bool,
+    style: &str,
+    show_order: bool,
+) -> PyResult<DebugPrintOptions> {
+    let ids = IdStyle::parse(ids).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "ids must be 'CHAR', 'int', 'id' or '', got {ids:?}"
+        ))
+    })?;
+    Ok(DebugPrintOptions {
+        depth,
+        print_type,
+        ids,
+        stop_on_name,
+        show_order,
+        tree_style: style == "tree",
+    })
 }
 
 /// The debugprint text of variables (not compiled).
 #[pyfunction]
 #[pyo3(signature = (vars, depth=-1, print_type=false, ids="CHAR", stop_on_name=false, style="theano"))]
-pub fn debugprint_vars(vars: Vec<Bound<'_, Var>>, depth: i64, print_type: bool, ids: &str, stop_on_name: bool, style: &str) -> PyResult<String> {
+pub fn debugprint_vars(
+    vars: Vec<Bound<'_, Var>>,
+    depth: i64,
+    print_type: bool,
+    ids: &str,
+    stop_on_name: bool,
+    style: &str,
+) -> PyResult<String> {
     let roots: Vec<_> = vars.iter().map(|v| v.get().inner.clone()).collect();
     let (fg, ids_) = crate::function::maker::graph_of(&roots).py()?;
     let opts = print_options(depth, print_type, ids, stop_on_name, style, false)?;

@@ -22,8 +22,14 @@ fn cuda_unavailable_reason() -> Option<String> {
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    m.add("UnusedInputError", py.get_type::<errors::UnusedInputError>())?;
-    m.add("MissingInputError", py.get_type::<errors::MissingInputError>())?;
+    m.add(
+        "UnusedInputError",
+        py.get_type::<errors::UnusedInputError>(),
+    )?;
+    m.add(
+        "MissingInputError",
+        py.get_type::<errors::MissingInputError>(),
+    )?;
     m.add_class::<variable::Var>()?;
     m.add_class::<function::PyFunction>()?;
     m.add_class::<buffers::StorageGuard>()?;

@@ -32,7 +32,9 @@ impl Var {
 impl Var {
     #[new]
     fn new(handle: &Bound<'_, Var>) -> Var {
-        Var { inner: handle.get().inner.clone() }
+        Var {
+            inner: handle.get().inner.clone(),
+        }
     }
 
     /// A process-unique identity number.
@@ -116,7 +118,11 @@ impl Var {
     #[getter]
     fn get_default_update(&self) -> Option<Var> {
         let c = self.inner.shared_container()?;
-        c.default_update.lock().unwrap_or_else(|e| e.into_inner()).clone().map(Var::of)
+        c.default_update
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .map(Var::of)
     }
 
     #[setter]
@@ -137,7 +143,8 @@ impl Var {
                 )));
             }
         }
-        *c.default_update.lock().unwrap_or_else(|e| e.into_inner()) = update.map(|u| u.get().inner.clone());
+        *c.default_update.lock().unwrap_or_else(|e| e.into_inner()) =
+            update.map(|u| u.get().inner.clone());
         Ok(())
     }
 
@@ -146,7 +153,11 @@ impl Var {
     fn get_value<'py>(&self, py: Python<'py>, borrow: bool) -> PyResult<Bound<'py, PyAny>> {
         let c = self.container()?;
         let value = c.get();
-        let value = if borrow { value } else { value.deep_copy().py()? };
+        let value = if borrow {
+            value
+        } else {
+            value.deep_copy().py()?
+        };
         tensor_to_array(py, &value)
     }
 
@@ -154,10 +165,19 @@ impl Var {
     #[pyo3(signature = (value, borrow=false))]
     fn set_value(&self, value: &Bound<'_, PyAny>, borrow: bool) -> PyResult<()> {
         let c = self.container()?;
-        let opts = FilterOptions { strict: c.strict, allow_downcast: c.allow_downcast };
+        let opts = FilterOptions {
+            strict: c.strict,
+            allow_downcast: c.allow_downcast,
+        };
         let t = filter(value, &c.ty, opts)?;
         let keep = borrow && !is_library_memory(value);
-        let t = if keep && t.storage().foreign_owner().is_some() { t } else if t.storage().foreign_owner().is_some() { t.deep_copy().py()? } else { t };
+        let t = if keep && t.storage().foreign_owner().is_some() {
+            t
+        } else if t.storage().foreign_owner().is_some() {
+            t.deep_copy().py()?
+        } else {
+            t
+        };
         c.set(t);
         Ok(())
     }
@@ -170,16 +190,19 @@ impl Var {
 
 impl Var {
     fn container(&self) -> PyResult<&std::sync::Arc<SharedContainer>> {
-        self.inner
-            .shared_container()
-            .ok_or_else(|| PyTypeError::new_err(format!("{} is not a shared variable", self.inner.display())))
+        self.inner.shared_container().ok_or_else(|| {
+            PyTypeError::new_err(format!("{} is not a shared variable", self.inner.display()))
+        })
     }
 }
 
 /// True when `value` is an ndarray whose memory belongs to rtensor (for
 /// instance another shared variable's `get_value(borrow=True)`).
 fn is_library_memory(value: &Bound<'_, PyAny>) -> bool {
-    value.getattr("base").map(|b| b.is_instance_of::<StorageGuard>()).unwrap_or(false)
+    value
+        .getattr("base")
+        .map(|b| b.is_instance_of::<StorageGuard>())
+        .unwrap_or(false)
 }
 
 fn var(v: &Bound<'_, Var>) -> VarRef {
@@ -191,7 +214,10 @@ fn var(v: &Bound<'_, Var>) -> VarRef {
 #[pyo3(signature = (dtype, broadcastable, name=None))]
 pub fn tensor_var(dtype: &str, broadcastable: Vec<bool>, name: Option<String>) -> PyResult<Var> {
     let d = DType::parse(dtype).py()?;
-    Ok(Var::of(Variable::input(Type::Tensor(TensorType::new(d, &broadcastable)), name)))
+    Ok(Var::of(Variable::input(
+        Type::Tensor(TensorType::new(d, &broadcastable)),
+        name,
+    )))
 }
 
 /// `str(TensorType(dtype, broadcastable))`, for types without variables.
@@ -202,13 +228,19 @@ pub fn type_str(dtype: &str, broadcastable: Vec<bool>) -> PyResult<String> {
 
 /// The dtype of a Python literal (or list of them) under the casting rules.
 fn literal_tensor(value: &Bound<'_, PyAny>) -> PyResult<Tensor> {
-    let is_native = value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() || value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>();
+    let is_native = value.is_instance_of::<PyInt>()
+        || value.is_instance_of::<PyFloat>()
+        || value.is_instance_of::<PyList>()
+        || value.is_instance_of::<PyTuple>();
     let arr = match value.cast::<PyUntypedArray>() {
         Ok(a) => a.clone(),
         Err(_) => asarray(value)?,
     };
     if dtype_of(&arr.dtype()).is_none() {
-        return Err(PyTypeError::new_err(format!("Unsupported dtype for TensorType: {}", arr.dtype())));
+        return Err(PyTypeError::new_err(format!(
+            "Unsupported dtype for TensorType: {}",
+            arr.dtype()
+        )));
     }
     let t = borrow_array(&arr)?.deep_copy().py()?;
     if !is_native || value.is_instance_of::<PyBool>() {
@@ -218,10 +250,17 @@ fn literal_tensor(value: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         let values = read_all::<i64>(&cast_tensor(&t, DType::Int64).py()?).py()?;
         let lo = values.iter().copied().min().unwrap_or(0);
         let hi = values.iter().copied().max().unwrap_or(0);
-        dtype::promote(dtype::int_literal_dtype(lo as i128), dtype::int_literal_dtype(hi as i128))
+        dtype::promote(
+            dtype::int_literal_dtype(lo as i128),
+            dtype::int_literal_dtype(hi as i128),
+        )
     } else if t.dtype.is_float() {
         let values = read_all::<f64>(&t).py()?;
-        values.iter().map(|&v| dtype::float_literal_dtype(v)).fold(DType::Float16, dtype::promote).max(DType::Float32)
+        values
+            .iter()
+            .map(|&v| dtype::float_literal_dtype(v))
+            .fold(DType::Float16, dtype::promote)
+            .max(DType::Float32)
     } else {
         t.dtype
     };
@@ -231,7 +270,11 @@ fn literal_tensor(value: &Bound<'_, PyAny>) -> PyResult<Tensor> {
 /// `T.constant(value, name, dtype)`.
 #[pyfunction]
 #[pyo3(signature = (value, name=None, dtype=None))]
-pub fn constant(value: &Bound<'_, PyAny>, name: Option<String>, dtype: Option<&str>) -> PyResult<Var> {
+pub fn constant(
+    value: &Bound<'_, PyAny>,
+    name: Option<String>,
+    dtype: Option<&str>,
+) -> PyResult<Var> {
     let mut t = literal_tensor(value)?;
     if let Some(d) = dtype {
         t = cast_tensor(&t, DType::parse(d).py()?).py()?;
@@ -255,7 +298,9 @@ fn align(inputs: Vec<VarRef>) -> PyResult<Vec<VarRef>> {
             if n == nd || v.ty.is_scalar_type() {
                 return Ok(v);
             }
-            let order: Vec<Option<usize>> = std::iter::repeat_n(None, nd - n).chain((0..n).map(Some)).collect();
+            let order: Vec<Option<usize>> = std::iter::repeat_n(None, nd - n)
+                .chain((0..n).map(Some))
+                .collect();
             let ds = DimShuffle::new(&v.ty.broadcastable(), order, true).py()?;
             graph::apply1(Op::DimShuffle(ds), vec![v]).py()
         })
@@ -279,7 +324,13 @@ pub fn cast(x: &Bound<'_, Var>, dtype: &str) -> PyResult<Var> {
     if x.ty.dtype() == d {
         return Ok(Var::of(x));
     }
-    let out = graph::apply1(Op::Elemwise(Elemwise { scalar_op: ScalarOp::Cast(d) }), vec![x]).py()?;
+    let out = graph::apply1(
+        Op::Elemwise(Elemwise {
+            scalar_op: ScalarOp::Cast(d),
+        }),
+        vec![x],
+    )
+    .py()?;
     Ok(Var::of(out))
 }
 
@@ -288,7 +339,10 @@ pub fn cast(x: &Bound<'_, Var>, dtype: &str) -> PyResult<Var> {
 #[pyo3(signature = (x, pattern, inplace=true))]
 pub fn dimshuffle(x: &Bound<'_, Var>, pattern: Vec<i64>, inplace: bool) -> PyResult<Var> {
     let x = var(x);
-    let order: Vec<Option<usize>> = pattern.iter().map(|&p| if p < 0 { None } else { Some(p as usize) }).collect();
+    let order: Vec<Option<usize>> = pattern
+        .iter()
+        .map(|&p| if p < 0 { None } else { Some(p as usize) })
+        .collect();
     let ds = DimShuffle::new(&x.ty.broadcastable(), order, inplace).py()?;
     Ok(Var::of(graph::apply1(Op::DimShuffle(ds), vec![x]).py()?))
 }
@@ -317,7 +371,10 @@ fn index_scalar(part: &Bound<'_, PyAny>) -> PyResult<Option<VarRef>> {
         let t = Tensor::from_slice(DType::Int64, &[], &[i]).py()?;
         return Ok(Some(Variable::scalar_constant(t)));
     }
-    Err(PyTypeError::new_err(format!("Expected an integer or an integer scalar variable as index, got {}", part.repr()?)))
+    Err(PyTypeError::new_err(format!(
+        "Expected an integer or an integer scalar variable as index, got {}",
+        part.repr()?
+    )))
 }
 
 /// `x[entries]`: each entry is `("i", index)` or `("s", start, stop, step)`.
@@ -329,7 +386,8 @@ pub fn subtensor(x: &Bound<'_, Var>, entries: Vec<Bound<'_, PyTuple>>) -> PyResu
     for e in entries {
         let kind: String = e.get_item(0)?.extract()?;
         if kind == "i" {
-            let v = index_scalar(&e.get_item(1)?)?.ok_or_else(|| PyValueError::new_err("None is not an index"))?;
+            let v = index_scalar(&e.get_item(1)?)?
+                .ok_or_else(|| PyValueError::new_err("None is not an index"))?;
             idx.push(IdxEntry::Index(v.ty.dtype()));
             inputs.push(v);
         } else {
@@ -340,10 +398,16 @@ pub fn subtensor(x: &Bound<'_, Var>, entries: Vec<Bound<'_, PyTuple>>) -> PyResu
                     inputs.push(v);
                 }
             }
-            idx.push(IdxEntry::Slice { start: parts[0], stop: parts[1], step: parts[2] });
+            idx.push(IdxEntry::Slice {
+                start: parts[0],
+                stop: parts[1],
+                step: parts[2],
+            });
         }
     }
-    Ok(Var::of(graph::apply1(Op::Subtensor(Subtensor { idx_list: idx }), inputs).py()?))
+    Ok(Var::of(
+        graph::apply1(Op::Subtensor(Subtensor { idx_list: idx }), inputs).py()?,
+    ))
 }
 
 /// `T.dot(a, b)` for vectors and matrices.
@@ -373,17 +437,26 @@ pub fn reduce(kind: &str, x: &Bound<'_, Var>, axis: Option<Vec<i64>>) -> PyResul
             for d in a {
                 let d2 = if d < 0 { d + nd } else { d };
                 if d2 < 0 || d2 >= nd.max(1) || (nd == 0) {
-                    return Err(PyValueError::new_err(format!("axis {d} is out of bounds for a {nd}-dimensional {}", x.ty)));
+                    return Err(PyValueError::new_err(format!(
+                        "axis {d} is out of bounds for a {nd}-dimensional {}",
+                        x.ty
+                    )));
                 }
                 if !out.contains(&(d2 as usize)) {
                     out.push(d2 as usize);
                 }
             }
             out.sort();
-            if out.len() == nd as usize { None } else { Some(out) }
+            if out.len() == nd as usize {
+                None
+            } else {
+                Some(out)
+            }
         }
     };
-    Ok(Var::of(graph::apply1(Op::Reduce(Reduce { kind, axis }), vec![x]).py()?))
+    Ok(Var::of(
+        graph::apply1(Op::Reduce(Reduce { kind, axis }), vec![x]).py()?,
+    ))
 }
 
 /// `x.shape`.
@@ -395,13 +468,17 @@ pub fn shape(x: &Bound<'_, Var>) -> PyResult<Var> {
 /// `Reshape{ndim}(x, shape)`; `shape` is an integer vector variable.
 #[pyfunction]
 pub fn reshape(x: &Bound<'_, Var>, shape: &Bound<'_, Var>, ndim: usize) -> PyResult<Var> {
-    Ok(Var::of(graph::apply1(Op::Reshape(ndim), vec![var(x), var(shape)]).py()?))
+    Ok(Var::of(
+        graph::apply1(Op::Reshape(ndim), vec![var(x), var(shape)]).py()?,
+    ))
 }
 
 /// `Flatten{outdim}(x)`.
 #[pyfunction]
 pub fn flatten(x: &Bound<'_, Var>, outdim: usize) -> PyResult<Var> {
-    Ok(Var::of(graph::apply1(Op::Flatten(outdim), vec![var(x)]).py()?))
+    Ok(Var::of(
+        graph::apply1(Op::Flatten(outdim), vec![var(x)]).py()?,
+    ))
 }
 
 /// `MakeVector{dtype}(scalars...)`.
@@ -424,7 +501,9 @@ pub fn shared(
     broadcastable: Option<Vec<bool>>,
 ) -> PyResult<Var> {
     let (t, borrowed) = match value.cast::<PyUntypedArray>() {
-        Ok(arr) if dtype_of(&arr.dtype()).is_some() && arr.is_aligned() => (borrow_array(arr)?, true),
+        Ok(arr) if dtype_of(&arr.dtype()).is_some() && arr.is_aligned() => {
+            (borrow_array(arr)?, true)
+        }
         _ => (borrow_array(&asarray(value)?)?, false),
     };
     let keep = borrowed && borrow && !is_library_memory(value);
@@ -440,14 +519,25 @@ pub fn shared(
 #[pyfunction]
 #[pyo3(signature = (*dtypes))]
 pub fn upcast(dtypes: Vec<String>) -> PyResult<&'static str> {
-    let ds: Vec<DType> = dtypes.iter().map(|d| DType::parse(d)).collect::<Result<_, _>>().py()?;
+    let ds: Vec<DType> = dtypes
+        .iter()
+        .map(|d| DType::parse(d))
+        .collect::<Result<_, _>>()
+        .py()?;
     Ok(dtype::upcast(&ds).name())
 }
 
 /// `rtensor.clone(outputs, replace)`: the graph rebuilt with replacements.
 #[pyfunction]
-pub fn clone_replace(outputs: Vec<Bound<'_, Var>>, replace: Vec<(Bound<'_, Var>, Bound<'_, Var>)>) -> PyResult<Vec<Var>> {
+pub fn clone_replace(
+    outputs: Vec<Bound<'_, Var>>,
+    replace: Vec<(Bound<'_, Var>, Bound<'_, Var>)>,
+) -> PyResult<Vec<Var>> {
     let outs: Vec<VarRef> = outputs.iter().map(var).collect();
     let rep: Vec<(VarRef, VarRef)> = replace.iter().map(|(a, b)| (var(a), var(b))).collect();
-    Ok(graph::clone_replace(&outs, &rep).py()?.into_iter().map(Var::of).collect())
+    Ok(graph::clone_replace(&outs, &rep)
+        .py()?
+        .into_iter()
+        .map(Var::of)
+        .collect())
 }

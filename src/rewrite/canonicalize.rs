@@ -11,7 +11,9 @@ use crate::types::{TensorType, Type};
 pub fn canonicalize(fg: &mut FunctionGraph) -> Result<bool> {
     let mut changed = false;
     for n in fg.toposort() {
-        let Op::Elemwise(e) = &fg.nodes[n].op else { continue };
+        let Op::Elemwise(e) = &fg.nodes[n].op else {
+            continue;
+        };
         let op = e.scalar_op;
         if matches!(op, ScalarOp::Cast(_) | ScalarOp::Switch) {
             continue;
@@ -19,7 +21,11 @@ pub fn canonicalize(fg: &mut FunctionGraph) -> Result<bool> {
         let is_const = |fg: &FunctionGraph, v: usize| fg.constant(v).is_some();
         if op.is_commutative() {
             let inputs = fg.nodes[n].inputs.clone();
-            let mut sorted: Vec<usize> = inputs.iter().copied().filter(|&v| is_const(fg, v)).collect();
+            let mut sorted: Vec<usize> = inputs
+                .iter()
+                .copied()
+                .filter(|&v| is_const(fg, v))
+                .collect();
             sorted.extend(inputs.iter().copied().filter(|&v| !is_const(fg, v)));
             if sorted != inputs {
                 fg.nodes[n].inputs = sorted;
@@ -28,7 +34,15 @@ pub fn canonicalize(fg: &mut FunctionGraph) -> Result<bool> {
         }
         // Upcast constant inputs to the dtype the op computes in.
         let out_dtype = fg.vars[fg.nodes[n].outputs[0]].ty.dtype();
-        let computes_in_output = !matches!(op, ScalarOp::Eq | ScalarOp::Neq | ScalarOp::Lt | ScalarOp::Le | ScalarOp::Gt | ScalarOp::Ge);
+        let computes_in_output = !matches!(
+            op,
+            ScalarOp::Eq
+                | ScalarOp::Neq
+                | ScalarOp::Lt
+                | ScalarOp::Le
+                | ScalarOp::Gt
+                | ScalarOp::Ge
+        );
         if !computes_in_output {
             continue;
         }
@@ -39,8 +53,13 @@ pub fn canonicalize(fg: &mut FunctionGraph) -> Result<bool> {
                 continue;
             }
             let cast = cast_tensor(t, out_dtype)?;
-            let Type::Tensor(old) = &fg.vars[v].ty else { continue };
-            let ty = Type::Tensor(TensorType { dtype: out_dtype, broadcastable: old.broadcastable.clone() });
+            let Type::Tensor(old) = &fg.vars[v].ty else {
+                continue;
+            };
+            let ty = Type::Tensor(TensorType {
+                dtype: out_dtype,
+                broadcastable: old.broadcastable.clone(),
+            });
             let id = fg.add_leaf(ty, FVarKind::Constant(cast), None, None);
             fg.nodes[n].inputs[pos] = id;
             changed = true;

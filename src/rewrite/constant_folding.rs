@@ -9,14 +9,27 @@ pub fn constant_folding(fg: &mut FunctionGraph) -> Result<bool> {
     let mut changed = false;
     for n in fg.toposort() {
         let node = &fg.nodes[n];
-        if !node.op.is_foldable() || node.inputs.is_empty() || !node.inputs.iter().all(|&i| fg.constant(i).is_some()) {
+        if !node.op.is_foldable()
+            || node.inputs.is_empty()
+            || !node.inputs.iter().all(|&i| fg.constant(i).is_some())
+        {
             continue;
         }
-        let values: Vec<Tensor> = node.inputs.iter().map(|&i| fg.constant(i).unwrap().clone()).collect();
+        let values: Vec<Tensor> = node
+            .inputs
+            .iter()
+            .map(|&i| fg.constant(i).unwrap().clone())
+            .collect();
         let refs: Vec<&Tensor> = values.iter().collect();
-        let types: Vec<_> = node.outputs.iter().map(|&o| fg.vars[o].ty.clone()).collect();
+        let types: Vec<_> = node
+            .outputs
+            .iter()
+            .map(|&o| fg.vars[o].ty.clone())
+            .collect();
         // A node that fails on its constants fails at run time instead, with the node named.
-        let Ok(results) = node.op.perform(&refs, &types) else { continue };
+        let Ok(results) = node.op.perform(&refs, &types) else {
+            continue;
+        };
         let outputs = node.outputs.clone();
         for ((o, value), ty) in outputs.into_iter().zip(results).zip(types) {
             let value = value.deep_copy()?;

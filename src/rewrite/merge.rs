@@ -12,12 +12,15 @@ pub fn merge(fg: &mut FunctionGraph) -> Result<bool> {
     // Constants: equal type and value.
     let reach = fg.reachable_vars();
     let mut consts: Vec<VarId> = Vec::new();
-    for v in 0..fg.vars.len() {
-        if !reach[v] {
+    for (v, &reached) in reach.iter().enumerate() {
+        if !reached {
             continue;
         }
         let Some(t) = fg.constant(v) else { continue };
-        match consts.iter().find(|&&c| fg.vars[c].ty == fg.vars[v].ty && fg.constant(c).unwrap().same_values(t)) {
+        match consts
+            .iter()
+            .find(|&&c| fg.vars[c].ty == fg.vars[v].ty && fg.constant(c).unwrap().same_values(t))
+        {
             Some(&c) => {
                 fg.replace(v, c);
                 changed = true;
@@ -31,7 +34,12 @@ pub fn merge(fg: &mut FunctionGraph) -> Result<bool> {
         let key = (fg.nodes[n].op.clone(), fg.nodes[n].inputs.clone());
         match seen.get(&key) {
             Some(&m) if m != n => {
-                let pairs: Vec<(VarId, VarId)> = fg.nodes[n].outputs.iter().copied().zip(fg.nodes[m].outputs.iter().copied()).collect();
+                let pairs: Vec<(VarId, VarId)> = fg.nodes[n]
+                    .outputs
+                    .iter()
+                    .copied()
+                    .zip(fg.nodes[m].outputs.iter().copied())
+                    .collect();
                 for (old, new) in pairs {
                     fg.replace(old, new);
                 }

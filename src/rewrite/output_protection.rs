@@ -27,14 +27,24 @@ pub fn protect_outputs(
             let borrow = out_borrow.get(i).copied().unwrap_or(false);
             match &fg.vars[root].kind {
                 _ if later => Some(Op::DeepCopy),
-                FVarKind::Input(k) => Some(if borrow && input_borrow.get(*k).copied().unwrap_or(false) { Op::ViewOp } else { Op::DeepCopy }),
-                FVarKind::Shared(_) | FVarKind::Constant(_) => Some(if borrow { Op::ViewOp } else { Op::DeepCopy }),
+                FVarKind::Input(k) => Some(
+                    if borrow && input_borrow.get(*k).copied().unwrap_or(false) {
+                        Op::ViewOp
+                    } else {
+                        Op::DeepCopy
+                    },
+                ),
+                FVarKind::Shared(_) | FVarKind::Constant(_) => {
+                    Some(if borrow { Op::ViewOp } else { Op::DeepCopy })
+                }
                 _ => None,
             }
         } else {
             let target = update_targets.get(i - n_user).map(|(_, c)| c);
             match &fg.vars[root].kind {
-                FVarKind::Shared(c) => (target.is_none_or(|t| !Arc::ptr_eq(t, c)) || later).then_some(Op::DeepCopy),
+                FVarKind::Shared(c) => {
+                    (target.is_none_or(|t| !Arc::ptr_eq(t, c)) || later).then_some(Op::DeepCopy)
+                }
                 FVarKind::Input(_) | FVarKind::Constant(_) => Some(Op::DeepCopy),
                 _ if later => Some(Op::DeepCopy),
                 _ => None,
