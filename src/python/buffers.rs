@@ -102,16 +102,33 @@ pub fn borrow_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
 /// a guard object keeping rtensor's buffer alive.
 const COPY_OUT_BYTES: usize = 4096;
 
-/// A fresh NumPy array holding a copy of a small tensor.
-fn copied_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
-    let c = t.contiguous().map_err(crate::python::errors::to_pyerr)?;
+/// A new NumPy array of `t`'s dtype and shape: over `data` with `t`'s
+/// strides when given, else in fresh C-contiguous memory NumPy allocates.
+///
+/// # Safety
+/// When `data` is given, `t`'s layout from `data` must lie inside memory that
+/// stays alive as long as the array (the caller sets a base object for it).
+unsafe fn new_array<'py>(
+    py: Python<'py>,
+    t: &Tensor,
+    data: Option<*mut u8>,
+) -> PyResult<Bound<'py, PyAny>> {
     let descr = descr_of(py, t.dtype)?;
     let mut dims: smallvec::SmallVec<[npyffi::npy_intp; 6]> =
         t.shape.iter().map(|&n| n as npyffi::npy_intp).collect();
-    // SAFETY: NewFromDescr with a NULL data pointer allocates a C-contiguous
-    // array of `dims` (it steals the descr reference we pass); we then copy
-    // exactly `nbytes` bytes into it from the contiguous source tensor, whose
-    // storage holds at least that many bytes from `data_ptr` on.
+    let mut strides: smallvec::SmallVec<[npyffi::npy_intp; 6]> =
+        t.strides.iter().map(|&s| s as npyffi::npy_intp).collect();
+    let (data_ptr, strides_ptr, flags) = match data {
+        Some(p) => (
+            p as *mut std::ffi::c_void,
+            strides.as_mut_ptr(),
+            NPY_ARRAY_WRITEABLE,
+        ),
+        None => (std::ptr::null_mut(), std::ptr::null_mut(), 0),
+    };
+    // SAFETY: NewFromDescr steals the descr reference (hence into_dtype_ptr
+    // on an owned clone); dims/strides outlive the call; the data contract
+    // is the caller's. A NULL result becomes the raised Python error.
     unsafe {
         let subtype = npyffi::get_type_object(py, NpyTypes::PyArray_Type);
         let ptr = PY_ARRAY_API.PyArray_NewFromDescr(
@@ -120,16 +137,30 @@ fn copied_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>>
             descr.into_dtype_ptr(),
             dims.len() as i32,
             dims.as_mut_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            0,
+            strides_ptr,
+            data_ptr,
+            flags,
             std::ptr::null_mut(),
         );
-        let array = Bound::from_owned_ptr_or_err(py, ptr)?;
-        let dst = (*(ptr as *mut npyffi::PyArrayObject)).fields.data as *mut u8;
-        std::ptr::copy_nonoverlapping(c.data_ptr(), dst, c.nbytes());
-        Ok(array)
+        Bound::from_owned_ptr_or_err(py, ptr)
     }
+}
+
+/// A fresh NumPy array holding a copy of a small tensor.
+fn copied_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    let c = t.contiguous().map_err(crate::python::errors::to_pyerr)?;
+    // SAFETY: no data pointer is passed: NumPy allocates the memory.
+    let array = unsafe { new_array(py, &c, None)? };
+    // SAFETY: the new array is C-contiguous with `c`'s shape and dtype, so it
+    // holds exactly `c.nbytes()` bytes, which `c` (contiguous) has from
+    // `data_ptr` on; the two buffers are distinct allocations.
+    unsafe {
+        let dst = (*(array.as_ptr() as *mut npyffi::PyArrayObject))
+            .fields
+            .data as *mut u8;
+        std::ptr::copy_nonoverlapping(c.data_ptr(), dst, c.nbytes());
+    }
+    Ok(array)
 }
 
 /// A NumPy array of an output the function does not keep: small ones are
@@ -161,42 +192,20 @@ pub fn tensor_to_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, 
             }
         }
     }
-    let descr = descr_of(py, t.dtype)?;
-    let mut dims: smallvec::SmallVec<[npyffi::npy_intp; 6]> =
-        t.shape.iter().map(|&n| n as npyffi::npy_intp).collect();
-    let mut strides: smallvec::SmallVec<[npyffi::npy_intp; 6]> =
-        t.strides.iter().map(|&s| s as npyffi::npy_intp).collect();
     let guard = Py::new(
         py,
         StorageGuard {
             storage: t.storage().clone(),
         },
     )?;
-    // SAFETY: NewFromDescr steals the descr reference we pass (hence the
-    // clone + into_ptr); dims/strides describe memory inside the tensor's
-    // storage (checked by `Tensor::from_storage`), which the base object set
-    // below keeps alive for the array's whole life. SetBaseObject steals the
-    // guard reference. A NULL result is turned into the raised Python error.
+    // SAFETY: the layout lies inside the tensor's storage (checked by
+    // `Tensor::from_storage`), which the guard set as the array's base keeps
+    // alive for the array's whole life; SetBaseObject steals the guard
+    // reference.
     unsafe {
-        let subtype = npyffi::get_type_object(py, NpyTypes::PyArray_Type);
-        let ptr = PY_ARRAY_API.PyArray_NewFromDescr(
-            py,
-            subtype,
-            descr.into_dtype_ptr(),
-            dims.len() as i32,
-            dims.as_mut_ptr(),
-            strides.as_mut_ptr(),
-            t.data_ptr() as *mut std::ffi::c_void,
-            NPY_ARRAY_WRITEABLE,
-            std::ptr::null_mut(),
-        );
-        let array = Bound::from_owned_ptr_or_err(py, ptr)?;
-        if PY_ARRAY_API.PyArray_SetBaseObject(
-            py,
-            ptr as *mut npyffi::PyArrayObject,
-            guard.into_ptr(),
-        ) < 0
-        {
+        let array = new_array(py, t, Some(t.data_ptr() as *mut u8))?;
+        let ptr = array.as_ptr() as *mut npyffi::PyArrayObject;
+        if PY_ARRAY_API.PyArray_SetBaseObject(py, ptr, guard.into_ptr()) < 0 {
             return Err(PyErr::fetch(py));
         }
         Ok(array)
