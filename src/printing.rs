@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::dtype::DType;
-use crate::function::fgraph::{FVarKind, FunctionGraph, VarId};
+use crate::function::fgraph::{FunctionGraph, VarId};
 use crate::memory::Tensor;
 use crate::ops::scalar::read_all;
 use crate::types::Type;
@@ -353,9 +353,4 @@ pub fn pp(fg: &FunctionGraph, v: VarId) -> String {
             args.join(", ")
         ),
     }
-}
-
-/// Whether a variable is a shared variable (for the Python layer's labels).
-pub fn is_shared(fg: &FunctionGraph, v: VarId) -> bool {
-    matches!(fg.vars[v].kind, FVarKind::Shared(_))
 }

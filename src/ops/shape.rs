@@ -1,12 +1,10 @@
 //! Ops that change how a tensor is laid out or describe its shape:
 //! DimShuffle, Reshape, Flatten, Shape, Shape_i and MakeVector.
 
-use smallvec::SmallVec;
-
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::memory::{Shape as Dims, Strides, Tensor};
-use crate::ops::scalar::{read_all, scalar_i64};
+use crate::ops::scalar::read_all;
 use crate::types::{TensorType, Type};
 
 /// `DimShuffle{x,0}`: permute, drop broadcastable and add broadcastable axes.
@@ -260,14 +258,4 @@ pub fn shape_i_perform(i: usize, x: &Tensor) -> Result<Tensor> {
         ))
     })?;
     Tensor::from_slice(DType::Int64, &[], &[n as i64])
-}
-
-/// Reads a 0-d integer tensor (used by builders of symbolic shapes).
-pub fn as_index(t: &Tensor) -> Result<i64> {
-    scalar_i64(t)
-}
-
-/// Dimensions from a list (helper kept for symmetry with `resolve_shape`).
-pub fn dims(v: &[usize]) -> Dims {
-    SmallVec::from_slice(v)
 }

@@ -172,11 +172,6 @@ pub fn slice_indices(
     Ok((first.max(0), len as usize, step))
 }
 
-/// The scalar inputs' count for an index list (used by builders).
-pub fn index_input_count(idx: &[IdxEntry]) -> usize {
-    idx.iter().map(|e| e.n_inputs()).sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
