@@ -57,17 +57,13 @@ impl Function {
         let mut storage = self.storage.lock().unwrap_or_else(|e| e.into_inner());
         let values = self.program.run(&mut storage, inputs, allow_gc)?;
         drop(storage);
-        let n_shared = self.update_targets.len();
         let mut values = values.into_iter();
         let outputs: Vec<Tensor> = values.by_ref().take(self.n_outputs).collect();
         for (_, container) in &self.update_targets {
             container.set(values.next().expect("one value per update"));
         }
         let input_states: Vec<Tensor> = values.collect();
-        debug_assert_eq!(
-            input_states.len() + n_shared + outputs.len(),
-            self.n_outputs + n_shared + self.input_updates.len()
-        );
+        debug_assert_eq!(input_states.len(), self.input_updates.len());
         Ok(CallResult {
             outputs,
             input_states,

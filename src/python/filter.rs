@@ -9,7 +9,7 @@ use pyo3::types::{PyBool, PyFloat, PyInt};
 
 use crate::dtype::{self, DType};
 use crate::memory::Tensor;
-use crate::ops::scalar::cast_tensor;
+use crate::ops::scalar::{cast_tensor, read_all};
 use crate::python::buffers::{borrow_array, dtype_of};
 use crate::python::errors::IntoPy;
 use crate::python::variable::Var;
@@ -79,21 +79,15 @@ fn scalar_tensor(data: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
 fn exact(value: &Tensor, to: DType) -> crate::error::Result<Option<Tensor>> {
     let cast = cast_tensor(value, to)?;
     let back = cast_tensor(&cast, value.dtype)?;
-    let a = crate::ops::scalar::cast_tensor(value, DType::Float64);
-    let same = back.same_values(&value.contiguous()?) || {
-        // NaN-aware comparison through float64 for float sources.
-        match (a, cast_tensor(&back, DType::Float64)) {
-            (Ok(a), Ok(b)) => {
-                let x = crate::ops::scalar::read_all::<f64>(&a)?;
-                let y = crate::ops::scalar::read_all::<f64>(&b)?;
-                x.iter()
-                    .zip(&y)
-                    .all(|(p, q)| p == q || (p.is_nan() && q.is_nan()))
-            }
-            _ => false,
-        }
+    // Equal bytes, or (for NaNs, whose bytes may differ) equal through float64.
+    let same = back.same_values(value) || {
+        let x = read_all::<f64>(&cast_tensor(value, DType::Float64)?)?;
+        let y = read_all::<f64>(&cast_tensor(&back, DType::Float64)?)?;
+        x.iter()
+            .zip(&y)
+            .all(|(p, q)| p == q || (p.is_nan() && q.is_nan()))
     };
-    Ok(if same { Some(cast) } else { None })
+    Ok(same.then_some(cast))
 }
 
 /// Filters `data` into a value of type `ty`. The result may borrow the
