@@ -35,41 +35,61 @@ pub enum Error {
     /// An allocation failed (Python `MemoryError`).
     #[error("{0}")]
     Memory(String),
+    /// DebugMode: an op changed an input it did not declare in `destroy_map`.
+    #[error("{0}")]
+    BadDestroyMap(String),
+    /// DebugMode: an output aliases an input without a `view_map` entry.
+    #[error("{0}")]
+    BadViewMap(String),
+    /// DebugMode: a rewritten graph computed a different value than the original.
+    #[error("{0}")]
+    BadOptimization(String),
+    /// An exception raised by user code; the message is context to add to it.
+    #[error("{1}")]
+    External(ExternalError, String),
 }
 
 impl Error {
+    /// The same kind of error with its message changed by `f` (an error
+    /// raised by user code keeps its original exception).
+    fn map_message(self, f: impl FnOnce(String) -> String) -> Error {
+        match self {
+            Error::Type(m) => Error::Type(f(m)),
+            Error::Value(m) => Error::Value(f(m)),
+            Error::Index(m) => Error::Index(f(m)),
+            Error::UnusedInput(m) => Error::UnusedInput(f(m)),
+            Error::MissingInput(m) => Error::MissingInput(f(m)),
+            Error::Runtime(m) => Error::Runtime(f(m)),
+            Error::Assertion(m) => Error::Assertion(f(m)),
+            Error::Generic(m) => Error::Generic(f(m)),
+            Error::NotImplemented(m) => Error::NotImplemented(f(m)),
+            Error::Memory(m) => Error::Memory(f(m)),
+            Error::BadDestroyMap(m) => Error::BadDestroyMap(f(m)),
+            Error::BadViewMap(m) => Error::BadViewMap(f(m)),
+            Error::BadOptimization(m) => Error::BadOptimization(f(m)),
+            Error::External(e, m) => Error::External(e, f(m)),
+        }
+    }
+
     /// The same kind of error with `context` put before the message.
     pub fn with_context(self, context: &str) -> Error {
-        let wrap = |m: String| format!("{context}{m}");
-        match self {
-            Error::Type(m) => Error::Type(wrap(m)),
-            Error::Value(m) => Error::Value(wrap(m)),
-            Error::Index(m) => Error::Index(wrap(m)),
-            Error::UnusedInput(m) => Error::UnusedInput(wrap(m)),
-            Error::MissingInput(m) => Error::MissingInput(wrap(m)),
-            Error::Runtime(m) => Error::Runtime(wrap(m)),
-            Error::Assertion(m) => Error::Assertion(wrap(m)),
-            Error::Generic(m) => Error::Generic(wrap(m)),
-            Error::NotImplemented(m) => Error::NotImplemented(wrap(m)),
-            Error::Memory(m) => Error::Memory(wrap(m)),
-        }
+        self.map_message(|m| format!("{context}{m}"))
     }
 
     /// The same kind of error with `extra` appended to the message.
     pub fn with_suffix(self, extra: &str) -> Error {
-        let wrap = |m: String| format!("{m}{extra}");
-        match self {
-            Error::Type(m) => Error::Type(wrap(m)),
-            Error::Value(m) => Error::Value(wrap(m)),
-            Error::Index(m) => Error::Index(wrap(m)),
-            Error::UnusedInput(m) => Error::UnusedInput(wrap(m)),
-            Error::MissingInput(m) => Error::MissingInput(wrap(m)),
-            Error::Runtime(m) => Error::Runtime(wrap(m)),
-            Error::Assertion(m) => Error::Assertion(wrap(m)),
-            Error::Generic(m) => Error::Generic(wrap(m)),
-            Error::NotImplemented(m) => Error::NotImplemented(wrap(m)),
-            Error::Memory(m) => Error::Memory(wrap(m)),
-        }
+        self.map_message(|m| format!("{m}{extra}"))
+    }
+}
+
+/// An exception raised by user code (a Python op's `perform`), carried
+/// through the core unchanged so that the caller sees the original.
+#[derive(Clone)]
+pub struct ExternalError(pub std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for ExternalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExternalError")
     }
 }
 

@@ -15,9 +15,16 @@
 //!    the write;
 //! 3. outputs handed to the user do not alias library memory unless asked for
 //!    (`Out(borrow=True)`): the graph inserts `DeepCopyOp` where it would.
+//!
+//! Host allocations of at least [`POOL_MIN_BYTES`] go back to a pool when
+//! their storage is dropped and are handed out again for the next request of
+//! the same size, so a function called repeatedly stops asking the system
+//! for memory after its first call ([`stats`] counts both).
 
 use std::any::Any;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use smallvec::SmallVec;
 
@@ -32,8 +39,8 @@ pub type Strides = SmallVec<[isize; 4]>;
 /// Who frees a storage's memory.
 enum Owner {
     /// rtensor's own allocation: 8-byte words, so every dtype is aligned.
-    /// Only held (to free it on drop); `Storage::ptr` points into it.
-    Host(#[allow(dead_code)] Vec<u64>),
+    /// Returned to the pool on drop; `Storage::ptr` points into it.
+    Host(Vec<u64>),
     /// Memory that belongs to another object (a NumPy array), kept alive by it.
     Foreign(Box<dyn Any + Send + Sync>),
 }
@@ -57,10 +64,24 @@ impl Storage {
     /// A zeroed host allocation of at least `nbytes` bytes.
     pub fn zeroed(nbytes: usize) -> Result<Storage> {
         let words = nbytes.div_ceil(8).max(1);
-        let mut v: Vec<u64> = Vec::new();
-        v.try_reserve_exact(words)
-            .map_err(|_| Error::Memory(format!("failed to allocate {nbytes} bytes on the host")))?;
-        v.resize(words, 0);
+        let mut v = match pool_take(words) {
+            Some(mut v) => {
+                v.fill(0);
+                v
+            }
+            None => {
+                let mut v: Vec<u64> = Vec::new();
+                v.try_reserve_exact(words).map_err(|_| {
+                    Error::Memory(format!("failed to allocate {nbytes} bytes on the host"))
+                })?;
+                v.resize(words, 0);
+                FRESH_BYTES.fetch_add(words * 8, Ordering::Relaxed);
+                v
+            }
+        };
+        REQUESTED_BYTES.fetch_add(words * 8, Ordering::Relaxed);
+        let live = LIVE_BYTES.fetch_add(words * 8, Ordering::Relaxed) + words * 8;
+        PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
         let ptr = v.as_mut_ptr() as *mut u8;
         Ok(Storage {
             ptr,
@@ -125,6 +146,107 @@ impl Storage {
         // this Storage meanwhile (it is reached only via `Arc::get_mut`).
         unsafe { std::slice::from_raw_parts_mut(self.ptr, self.nbytes) }
     }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Owner::Host(v) = &mut self.owner {
+            let v = std::mem::take(v);
+            LIVE_BYTES.fetch_sub(v.len() * 8, Ordering::Relaxed);
+            pool_give(v);
+        }
+    }
+}
+
+/// Buffers smaller than this are left to the system allocator (it is fast
+/// for them); larger ones are pooled.
+pub const POOL_MIN_BYTES: usize = 16 * 1024;
+/// The most bytes the pool keeps idle.
+pub const POOL_MAX_BYTES: usize = 1 << 30;
+/// The most idle buffers of one size.
+const POOL_MAX_PER_SIZE: usize = 16;
+
+static REQUESTED_BYTES: AtomicUsize = AtomicUsize::new(0);
+static FRESH_BYTES: AtomicUsize = AtomicUsize::new(0);
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Default)]
+struct Pool {
+    /// Idle buffers by length in words.
+    idle: HashMap<usize, Vec<Vec<u64>>>,
+    idle_bytes: usize,
+}
+
+static POOL: Mutex<Option<Pool>> = Mutex::new(None);
+
+fn pool_take(words: usize) -> Option<Vec<u64>> {
+    if words * 8 < POOL_MIN_BYTES {
+        return None;
+    }
+    let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let pool = guard.as_mut()?;
+    let v = pool.idle.get_mut(&words)?.pop()?;
+    pool.idle_bytes -= words * 8;
+    Some(v)
+}
+
+fn pool_give(v: Vec<u64>) {
+    let bytes = v.len() * 8;
+    if bytes < POOL_MIN_BYTES {
+        return;
+    }
+    let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let pool = guard.get_or_insert_with(Pool::default);
+    if pool.idle_bytes + bytes > POOL_MAX_BYTES {
+        return;
+    }
+    let bucket = pool.idle.entry(v.len()).or_default();
+    if bucket.len() < POOL_MAX_PER_SIZE {
+        bucket.push(v);
+        pool.idle_bytes += bytes;
+    }
+}
+
+/// Counters of rtensor's own host allocations since the process started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AllocStats {
+    /// Bytes of every buffer rtensor allocated (from the pool or the system).
+    pub requested_bytes: usize,
+    /// Bytes that had to come from the system allocator (the pool had none).
+    pub fresh_bytes: usize,
+    /// Bytes of rtensor-owned buffers alive now.
+    pub live_bytes: usize,
+    /// The most live bytes since the last [`reset_peak`].
+    pub peak_bytes: usize,
+    /// Bytes the pool holds idle.
+    pub pooled_bytes: usize,
+}
+
+/// The allocation counters now.
+pub fn stats() -> AllocStats {
+    let pooled_bytes = POOL
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map_or(0, |p| p.idle_bytes);
+    AllocStats {
+        requested_bytes: REQUESTED_BYTES.load(Ordering::Relaxed),
+        fresh_bytes: FRESH_BYTES.load(Ordering::Relaxed),
+        live_bytes: LIVE_BYTES.load(Ordering::Relaxed),
+        peak_bytes: PEAK_BYTES.load(Ordering::Relaxed),
+        pooled_bytes,
+    }
+}
+
+/// Starts a new peak measurement from the bytes alive now.
+pub fn reset_peak() {
+    PEAK_BYTES.store(LIVE_BYTES.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+/// Returns the pool's idle buffers to the system.
+pub fn release_pool() {
+    *POOL.lock().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
 /// Plain element types that a storage can be viewed as.
@@ -281,6 +403,35 @@ impl Tensor {
     /// True when both tensors view the same storage.
     pub fn shares_storage(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.storage, &other.storage)
+    }
+
+    /// The address range `[lo, hi)` of the bytes this layout reaches.
+    pub fn address_span(&self) -> (usize, usize) {
+        let base = self.data_ptr() as usize;
+        if self.size() == 0 {
+            return (base, base);
+        }
+        let (mut lo, mut hi) = (0isize, 0isize);
+        for (&n, &s) in self.shape.iter().zip(self.strides.iter()) {
+            let span = (n as isize - 1) * s;
+            if span < 0 {
+                lo += span;
+            } else {
+                hi += span;
+            }
+        }
+        (
+            base.wrapping_add_signed(lo),
+            base.wrapping_add_signed(hi) + self.dtype.itemsize(),
+        )
+    }
+
+    /// Whether the two layouts reach a common byte (NumPy's
+    /// `may_share_memory`: by address range, whoever owns the memory).
+    pub fn may_share_memory(&self, other: &Tensor) -> bool {
+        let (a0, a1) = self.address_span();
+        let (b0, b1) = other.address_span();
+        a0 < a1 && b0 < b1 && a0 < b1 && b0 < a1
     }
 
     pub fn is_c_contiguous(&self) -> bool {
@@ -470,6 +621,35 @@ mod tests {
         assert_eq!(c.contiguous_slice::<i64>().unwrap(), &[0, 3, 1, 4, 2, 5]);
         assert!(!c.shares_storage(&t));
         assert!(tt.shares_storage(&t));
+    }
+
+    #[test]
+    fn a_dropped_large_buffer_is_reused_zeroed_for_the_next_one_of_its_size() {
+        // An odd size that no other test allocates.
+        let shape = [3, 7919];
+        let mut a = Tensor::zeros(DType::Float64, &shape).unwrap();
+        a.data_mut::<f64>().unwrap().fill(7.0);
+        let ptr = a.data_ptr();
+        drop(a);
+        let fresh_before = stats().fresh_bytes;
+        let b = Tensor::zeros(DType::Float64, &shape).unwrap();
+        assert_eq!(b.data_ptr(), ptr);
+        assert!(
+            b.contiguous_slice::<f64>()
+                .unwrap()
+                .iter()
+                .all(|&x| x == 0.0)
+        );
+        // Other tests may allocate meanwhile, but never this buffer's size.
+        assert!(stats().fresh_bytes - fresh_before < 3 * 7919 * 8);
+    }
+
+    #[test]
+    fn small_buffers_are_not_pooled() {
+        let a = Tensor::zeros(DType::Float32, &[5]).unwrap();
+        let words = a.storage().nbytes().div_ceil(8);
+        drop(a);
+        assert!(pool_take(words).is_none());
     }
 
     #[test]

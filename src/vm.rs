@@ -41,6 +41,28 @@ pub struct Program {
 /// Per-call storage: one optional value per slot.
 pub type Storage = Vec<Option<Tensor>>;
 
+/// Watches each node run: DebugMode's checks and the profiler.
+pub trait NodeObserver {
+    /// Whether ops that cannot be trusted should check their declarations.
+    fn checked(&self) -> bool {
+        false
+    }
+    /// Called with a node's input values before it runs.
+    fn before(&mut self, _fg: &FunctionGraph, _node: NodeId, _inputs: &[&Tensor]) -> Result<()> {
+        Ok(())
+    }
+    /// Called with its inputs and outputs after it ran.
+    fn after(
+        &mut self,
+        _fg: &FunctionGraph,
+        _node: NodeId,
+        _inputs: &[&Tensor],
+        _outputs: &[Tensor],
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
 impl Program {
     /// Links a rewritten graph with `n_inputs` explicit inputs.
     pub fn link(fg: FunctionGraph, n_inputs: usize) -> Program {
@@ -138,6 +160,11 @@ impl Program {
         &self.fgraph
     }
 
+    /// The shared variables the program reads.
+    pub fn shared_containers(&self) -> Vec<Arc<SharedContainer>> {
+        self.shared_slots.iter().map(|(_, c)| c.clone()).collect()
+    }
+
     pub fn n_inputs(&self) -> usize {
         self.n_inputs
     }
@@ -161,6 +188,17 @@ impl Program {
         inputs: &[Tensor],
         allow_gc: bool,
     ) -> Result<Vec<Tensor>> {
+        self.run_observed(storage, inputs, allow_gc, None)
+    }
+
+    /// [`Program::run`] with an observer called around every node.
+    pub fn run_observed(
+        &self,
+        storage: &mut Storage,
+        inputs: &[Tensor],
+        allow_gc: bool,
+        observer: Option<&mut dyn NodeObserver>,
+    ) -> Result<Vec<Tensor>> {
         for (slot, value) in self.input_slots.iter().zip(inputs) {
             if let Some(s) = slot {
                 storage[*s] = Some(value.clone());
@@ -169,7 +207,10 @@ impl Program {
         for (slot, c) in &self.shared_slots {
             storage[*slot] = Some(c.get());
         }
-        let result = self.run_thunks(storage, allow_gc);
+        let result = match observer {
+            None => self.run_thunks(storage, allow_gc),
+            Some(o) => self.run_thunks_observed(storage, allow_gc, o),
+        };
         let outputs = result.map(|_| {
             self.output_slots
                 .iter()
@@ -206,19 +247,7 @@ impl Program {
                     Err(e) => return Err(self.describe_failure(e, index, &values)),
                 }
             };
-            if let Some(bad) = th
-                .out_types
-                .iter()
-                .zip(&outs)
-                .find(|(ty, t)| ty.ndim() != t.ndim() || ty.dtype() != t.dtype)
-            {
-                return Err(Error::Runtime(format!(
-                    "internal error: {} produced {:?} for output type {}",
-                    self.fgraph.node_text(th.node),
-                    bad.1,
-                    bad.0
-                )));
-            }
+            self.check_output_types(th, &outs)?;
             for (&s, t) in th.outputs.iter().zip(outs) {
                 storage[s] = Some(t);
             }
@@ -227,6 +256,69 @@ impl Program {
                     storage[s] = None;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The thunk loop with an observer around each node (kept apart from
+    /// `run_thunks` so the plain path stays minimal).
+    fn run_thunks_observed(
+        &self,
+        storage: &mut Storage,
+        allow_gc: bool,
+        observer: &mut dyn NodeObserver,
+    ) -> Result<()> {
+        let checked = observer.checked();
+        for (index, th) in self.thunks.iter().enumerate() {
+            let outs = {
+                let values: SmallVec<[&Tensor; 4]> = th
+                    .inputs
+                    .iter()
+                    .map(|&s| storage[s].as_ref().expect("input computed"))
+                    .collect();
+                observer.before(&self.fgraph, th.node, &values)?;
+                let outs = match th.op.perform_checked(&values, &th.out_types, checked) {
+                    Ok(o) => o,
+                    Err(e) => return Err(self.describe_failure(e, index, &values)),
+                };
+                self.check_output_types(th, &outs)?;
+                observer.after(&self.fgraph, th.node, &values, &outs)?;
+                outs
+            };
+            for (&s, t) in th.outputs.iter().zip(outs) {
+                storage[s] = Some(t);
+            }
+            if allow_gc {
+                for &s in &th.free_after {
+                    storage[s] = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A kernel must give the node's declared output types.
+    fn check_output_types(&self, th: &Thunk, outs: &[Tensor]) -> Result<()> {
+        if outs.len() != th.out_types.len() {
+            return Err(Error::Runtime(format!(
+                "{} produced {} outputs for {} output types",
+                self.fgraph.node_text(th.node),
+                outs.len(),
+                th.out_types.len()
+            )));
+        }
+        if let Some(bad) = th
+            .out_types
+            .iter()
+            .zip(outs)
+            .find(|(ty, t)| ty.ndim() != t.ndim() || ty.dtype() != t.dtype)
+        {
+            return Err(Error::Runtime(format!(
+                "internal error: {} produced {:?} for output type {}",
+                self.fgraph.node_text(th.node),
+                bad.1,
+                bad.0
+            )));
         }
         Ok(())
     }

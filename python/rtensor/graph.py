@@ -9,7 +9,69 @@ _COMPARISONS = {"Elemwise{%s,no_inplace}" % n for n in ("lt", "le", "gt", "ge", 
 
 
 class Op:
-    """The op of an Apply node, known by its Theano name."""
+    """Base class of ops. Subclass it to write an op in Python, as in Theano:
+
+        class DoubleOp(th.Op):
+            __props__ = ()
+            def make_node(self, x):
+                x = T.as_tensor_variable(x)
+                return th.Apply(self, [x], [x.type()])
+            def perform(self, node, inputs, output_storage):
+                output_storage[0][0] = inputs[0] * 2
+            def grad(self, inputs, output_grads):
+                return [output_grads[0] * 2]
+
+    `__props__` names the attributes that make two ops equal (and shows
+    them in debugprint); `view_map`/`destroy_map` map an output index to the
+    list of the input it views or overwrites. `perform` gets read-only
+    input arrays unless it declares a `destroy_map`; DebugMode checks the
+    declarations.
+    """
+
+    __props__ = None
+    view_map = {}
+    destroy_map = {}
+
+    def make_node(self, *inputs):
+        raise NotImplementedError("%s must define make_node" % type(self).__name__)
+
+    def perform(self, node, inputs, output_storage):
+        raise NotImplementedError("%s must define perform" % type(self).__name__)
+
+    def __call__(self, *inputs, **kwargs):
+        node = self.make_node(*inputs, **kwargs)
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
+
+    def _props_dict(self):
+        return {p: getattr(self, p) for p in (self.__props__ or ())}
+
+    def __eq__(self, other):
+        if self.__props__ is None:
+            return self is other
+        return type(self) is type(other) and self._props_dict() == other._props_dict()
+
+    def __hash__(self):
+        if self.__props__ is None:
+            return id(self)
+        return hash((type(self), tuple(self._props_dict().items())))
+
+    def __str__(self):
+        props = self._props_dict()
+        if not props:
+            return type(self).__name__
+        return "%s{%s}" % (type(self).__name__, ", ".join("%s=%s" % kv for kv in props.items()))
+
+    __repr__ = __str__
+
+    def _key(self):
+        """What identifies equal ops for the core's merge rewrite."""
+        if self.__props__ is None:
+            return "%s@%x" % (type(self).__qualname__, id(self))
+        return "%s.%s%r" % (type(self).__module__, type(self).__qualname__, tuple(self._props_dict().items()))
+
+
+class _CoreOp(Op):
+    """A built-in op, known by its Theano name (the `.op` of core nodes)."""
 
     def __init__(self, name: str):
         self.name = name
@@ -20,19 +82,57 @@ class Op:
     __repr__ = __str__
 
     def __eq__(self, other):
-        return isinstance(other, Op) and other.name == self.name
+        return isinstance(other, _CoreOp) and other.name == self.name
 
     def __hash__(self):
         return hash(self.name)
 
 
-class Apply:
-    """A node of the graph: `op` applied to `inputs`, giving `outputs`."""
+class _NodeView:
+    """What a Python op's `perform` sees as `node`: the op and placeholder
+    variables of the node's input and output types."""
 
     def __init__(self, op, inputs, outputs):
         self.op = op
         self.inputs = inputs
         self.outputs = outputs
+
+
+def _pairs_of(mapping, what, op):
+    pairs = []
+    for out, ins in dict(mapping or {}).items():
+        ins = ins if isinstance(ins, (list, tuple)) else [ins]
+        if len(ins) != 1:
+            raise ValueError("%s: each %s entry must name one input, got %r" % (op, what, ins))
+        pairs.append((int(out), int(ins[0])))
+    return pairs
+
+
+class Apply:
+    """A node of the graph: `op` applied to `inputs`, giving `outputs`.
+
+    For a Python op, `Apply(op, inputs, outputs)` makes the node in the
+    core: `outputs` give the output types (usually `x.type()`), and the
+    node's real outputs replace them."""
+
+    def __init__(self, op, inputs, outputs):
+        self.op = op
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        if isinstance(op, Op) and not isinstance(op, _CoreOp):
+            self._make_core_node()
+
+    def _make_core_node(self):
+        from .tensor.var import as_tensor_variable
+
+        op = self.op
+        self.inputs = [as_tensor_variable(i) for i in self.inputs]
+        types = [(o.type.dtype, list(o.type.broadcastable)) for o in self.outputs]
+        placeholders = _NodeView(op, [i.type() for i in self.inputs], [o.type() for o in self.outputs])
+        outs = _core.apply_python_op(op, placeholders, str(op), op._key(), self.inputs, types,
+                                     _pairs_of(op.view_map, "view_map", op),
+                                     _pairs_of(op.destroy_map, "destroy_map", op))
+        self.outputs = [wrap(o) for o in outs]
 
     def __str__(self):
         return "%s(%s)" % (self.op, ", ".join(str(i) for i in self.inputs))
@@ -79,7 +179,10 @@ class Variable(_core.Var):
         if info is None:
             return None
         name, inputs, outputs, _ = info
-        return Apply(Op(name), [wrap(i) for i in inputs], [wrap(o) for o in outputs])
+        op = self.python_op() or _CoreOp(name)
+        node = Apply.__new__(Apply)
+        node.op, node.inputs, node.outputs = op, [wrap(i) for i in inputs], [wrap(o) for o in outputs]
+        return node
 
     @property
     def index(self):

@@ -51,6 +51,9 @@ pub struct FunctionGraph {
     pub vars: Vec<FVar>,
     pub nodes: Vec<FNode>,
     pub outputs: Vec<VarId>,
+    /// Every `replace(old, new)` so far, in order: DebugMode compares a
+    /// replacement's value with the original's.
+    pub replaced: Vec<(VarId, VarId)>,
 }
 
 impl FunctionGraph {
@@ -186,6 +189,7 @@ impl FunctionGraph {
         if self.vars[new].name.is_none() {
             self.vars[new].name = self.vars[old].name.clone();
         }
+        self.replaced.push((old, new));
     }
 
     /// Clients of every variable among the live nodes: (node, input position).

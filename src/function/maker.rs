@@ -52,6 +52,8 @@ pub struct Lowered {
     pub input_updates: Vec<usize>,
     /// Warnings to show the user (unused inputs with `on_unused_input='warn'`).
     pub warnings: Vec<String>,
+    /// DebugMode: the graph before any rewrite (same variable ids).
+    pub unrewritten: Option<FunctionGraph>,
 }
 
 fn tuple_text(msg: &str, v: &VarRef) -> String {
@@ -362,6 +364,7 @@ pub fn lower(req: &CompileRequest) -> Result<Lowered> {
         }
     }
 
+    let unrewritten = (req.mode == Mode::DebugMode).then(|| fg.clone());
     rewrite::optimize(&mut fg, req.mode)?;
     let borrows: Vec<bool> = req.outputs.iter().map(|o| o.borrow).collect();
     let input_borrow: Vec<bool> = req.inputs.iter().map(|i| i.borrow).collect();
@@ -378,6 +381,7 @@ pub fn lower(req: &CompileRequest) -> Result<Lowered> {
         update_targets,
         input_updates,
         warnings,
+        unrewritten,
     })
 }
 

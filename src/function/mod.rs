@@ -1,7 +1,9 @@
 //! Compiled functions: lower once, rewrite, link, then call many times.
 
+pub mod debugmode;
 pub mod fgraph;
 pub mod maker;
+pub mod profile;
 
 use std::sync::{Arc, Mutex};
 
@@ -9,6 +11,9 @@ use crate::error::Result;
 use crate::graph::{SharedContainer, VarRef};
 use crate::memory::Tensor;
 use crate::vm::{Program, Storage};
+
+use debugmode::DebugCheck;
+use profile::{CallProfiler, ProfileStats};
 
 pub use maker::{CompileRequest, InputSpec, OutputSpec};
 
@@ -22,6 +27,12 @@ pub struct Function {
     /// Explicit inputs with an `In(update=...)` state, in output order.
     pub input_updates: Vec<usize>,
     pub warnings: Vec<String>,
+    /// `Out(borrow=True)` per output.
+    out_borrow: Vec<bool>,
+    /// DebugMode's reference graph and checks.
+    debug: Option<DebugCheck>,
+    /// `profile=True`: the statistics so far.
+    profile: Option<Mutex<ProfileStats>>,
 }
 
 /// What one call produced.
@@ -34,6 +45,9 @@ pub struct CallResult {
 impl Function {
     pub fn compile(req: &CompileRequest) -> Result<Function> {
         let lowered = maker::lower(req)?;
+        let debug = lowered
+            .unrewritten
+            .map(|u| DebugCheck::new(u, &lowered.fgraph, req.inputs.len()));
         let program = Program::link(lowered.fgraph, req.inputs.len());
         let storage = Mutex::new(program.new_storage());
         Ok(Function {
@@ -43,7 +57,27 @@ impl Function {
             update_targets: lowered.update_targets,
             input_updates: lowered.input_updates,
             warnings: lowered.warnings,
+            out_borrow: req.outputs.iter().map(|o| o.borrow).collect(),
+            debug,
+            profile: None,
         })
+    }
+
+    /// Turns on profiling (`profile=True`).
+    pub fn enable_profile(&mut self) {
+        self.profile = Some(Mutex::new(ProfileStats::default()));
+    }
+
+    /// The profile so far, when profiling is on.
+    pub fn profile(&self) -> Option<ProfileStats> {
+        self.profile
+            .as_ref()
+            .map(|p| p.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Whether calls run DebugMode's checks.
+    pub fn is_checked(&self) -> bool {
+        self.debug.is_some()
     }
 
     pub fn program(&self) -> &Program {
@@ -55,7 +89,25 @@ impl Function {
     /// together at the end, so a call that fails changes nothing.
     pub fn call(&self, inputs: &[Tensor], allow_gc: bool) -> Result<CallResult> {
         let mut storage = self.storage.lock().unwrap_or_else(|e| e.into_inner());
-        let values = self.program.run(&mut storage, inputs, allow_gc)?;
+        let values = if let Some(debug) = &self.debug {
+            let reference = debug.reference_values(inputs)?;
+            let mut checker = debug.checker(reference);
+            let values =
+                self.program
+                    .run_observed(&mut storage, inputs, allow_gc, Some(&mut checker))?;
+            self.check_aliasing(&values)?;
+            values
+        } else if let Some(profile) = &self.profile {
+            let mut stats = profile.lock().unwrap_or_else(|e| e.into_inner());
+            let mut profiler = CallProfiler::start(&mut stats);
+            let values =
+                self.program
+                    .run_observed(&mut storage, inputs, allow_gc, Some(&mut profiler));
+            profiler.finish();
+            values?
+        } else {
+            self.program.run(&mut storage, inputs, allow_gc)?
+        };
         drop(storage);
         let mut values = values.into_iter();
         let outputs: Vec<Tensor> = values.by_ref().take(self.n_outputs).collect();
@@ -68,5 +120,26 @@ impl Function {
             outputs,
             input_states,
         })
+    }
+
+    /// DebugMode's invariants on a call's results, before anything is stored.
+    fn check_aliasing(&self, values: &[Tensor]) -> Result<()> {
+        let updates: Vec<(&Arc<SharedContainer>, &Tensor)> = self
+            .update_targets
+            .iter()
+            .map(|(_, c)| c)
+            .zip(&values[self.n_outputs..])
+            .collect();
+        let outputs: Vec<(&Tensor, bool)> = values[..self.n_outputs]
+            .iter()
+            .zip(self.out_borrow.iter().copied())
+            .collect();
+        let mut containers = self.program.shared_containers();
+        for (_, c) in &self.update_targets {
+            if !containers.iter().any(|k| Arc::ptr_eq(k, c)) {
+                containers.push(c.clone());
+            }
+        }
+        debugmode::check_aliasing(&updates, &outputs, &containers)
     }
 }

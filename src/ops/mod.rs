@@ -4,6 +4,7 @@
 
 pub mod blas;
 pub mod elemwise;
+pub mod external;
 pub mod reduce;
 pub mod scalar;
 pub mod shape;
@@ -15,6 +16,7 @@ use crate::memory::Tensor;
 use crate::types::{TensorType, Type};
 
 pub use elemwise::{Elemwise, ScalarOp};
+pub use external::{ExternalImpl, ExternalOp};
 pub use reduce::{Reduce, ReduceKind};
 pub use shape::DimShuffle;
 pub use subtensor::{IdxEntry, Subtensor};
@@ -54,6 +56,8 @@ pub enum Op {
     /// `dot` of vectors and matrices.
     Dot,
     Reduce(Reduce),
+    /// An op defined outside the core (a Python `Op` subclass).
+    External(ExternalOp),
 }
 
 impl Op {
@@ -74,6 +78,7 @@ impl Op {
             Op::MakeVector(d) => format!("MakeVector{{dtype='{d}'}}"),
             Op::Dot => "dot".into(),
             Op::Reduce(r) => r.name(first_input.map(|t| t.dtype()).unwrap_or(DType::Float64)),
+            Op::External(e) => e.imp.name(),
         }
     }
 
@@ -157,11 +162,23 @@ impl Op {
                 want(1)?;
                 r.output_types(&types)
             }
+            Op::External(e) => Ok(e.out_types.clone()),
         }
     }
 
     /// Computes the outputs from input values; `out_types` are the node's output types.
     pub fn perform(&self, inputs: &[&Tensor], out_types: &[Type]) -> Result<Outputs> {
+        self.perform_checked(inputs, out_types, false)
+    }
+
+    /// [`Op::perform`]; with `checked` (DebugMode), ops that cannot be
+    /// trusted (external ones) also check what they declared about aliasing.
+    pub fn perform_checked(
+        &self,
+        inputs: &[&Tensor],
+        out_types: &[Type],
+        checked: bool,
+    ) -> Result<Outputs> {
         let out_dtype = out_types
             .first()
             .map(|t| t.dtype())
@@ -180,11 +197,15 @@ impl Op {
             Op::MakeVector(d) => one(shape::make_vector_perform(*d, inputs)?),
             Op::Dot => one(blas::dot_perform(inputs[0], inputs[1], out_dtype)?),
             Op::Reduce(r) => one(r.perform(inputs[0])?),
+            Op::External(e) => e.imp.perform(inputs, out_types, checked),
         }
     }
 
     /// `view_map`: the input an output may alias, if any.
     pub fn view_of(&self, output: usize) -> Option<usize> {
+        if let Op::External(e) = self {
+            return e.view_of(output);
+        }
         match (self, output) {
             (
                 Op::DimShuffle(_)
@@ -199,8 +220,20 @@ impl Op {
         }
     }
 
+    /// `destroy_map`: the input an output is written over, if any.
+    pub fn destroys(&self, output: usize) -> Option<usize> {
+        match self {
+            Op::External(e) => e
+                .destroy_map
+                .iter()
+                .find(|(o, _)| *o == output)
+                .map(|(_, i)| *i),
+            _ => None,
+        }
+    }
+
     /// Whether constant folding may evaluate this op at compile time.
     pub fn is_foldable(&self) -> bool {
-        !matches!(self, Op::DeepCopy | Op::ViewOp)
+        !matches!(self, Op::DeepCopy | Op::ViewOp | Op::External(_))
     }
 }

@@ -21,9 +21,46 @@ pyo3::create_exception!(
     "A graph root that is neither an input, a shared variable nor a constant."
 );
 
+pyo3::create_exception!(
+    _core,
+    DebugModeError,
+    PyException,
+    "A check of mode='DebugMode' failed."
+);
+pyo3::create_exception!(
+    _core,
+    BadDestroyMap,
+    DebugModeError,
+    "An op changed an input it did not declare in its destroy_map."
+);
+pyo3::create_exception!(
+    _core,
+    BadViewMap,
+    DebugModeError,
+    "An output aliases an input (or a shared variable) without a declared view."
+);
+pyo3::create_exception!(
+    _core,
+    BadOptimization,
+    DebugModeError,
+    "A rewritten graph computed a value different from the original graph's."
+);
+
 /// Converts a core error into the Python exception of its kind.
 pub fn to_pyerr(e: Error) -> PyErr {
     match e {
+        Error::BadDestroyMap(m) => BadDestroyMap::new_err(m),
+        Error::BadViewMap(m) => BadViewMap::new_err(m),
+        Error::BadOptimization(m) => BadOptimization::new_err(m),
+        Error::External(inner, context) => match inner.0.downcast_ref::<PyErr>() {
+            Some(e) => Python::attach(|py| {
+                let e = e.clone_ref(py);
+                // Python 3.11+: the rtensor context as a note on the user's exception.
+                let _ = e.value(py).call_method1("add_note", (context.trim(),));
+                e
+            }),
+            None => PyRuntimeError::new_err(context),
+        },
         Error::Type(m) => PyTypeError::new_err(m),
         Error::Value(m) => PyValueError::new_err(m),
         Error::Index(m) => PyIndexError::new_err(m),

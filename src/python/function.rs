@@ -86,7 +86,7 @@ impl PyFunction {
     /// Compiles. `inputs` are `(var, name, value, has_value, update, borrow,
     /// strict, allow_downcast)` tuples; `outputs` `(var, borrow)` pairs.
     #[new]
-    #[pyo3(signature = (inputs, outputs, output_keys, single, updates, givens, no_default_updates, no_default_list, rebuild_strict, on_unused_input, mode, name))]
+    #[pyo3(signature = (inputs, outputs, output_keys, single, updates, givens, no_default_updates, no_default_list, rebuild_strict, on_unused_input, mode, name, profile=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -102,6 +102,7 @@ impl PyFunction {
         on_unused_input: Option<&str>,
         mode: &str,
         name: String,
+        profile: bool,
     ) -> PyResult<PyFunction> {
         let v = |b: &Bound<'_, Var>| b.get().inner.clone();
         let mut specs = Vec::new();
@@ -150,7 +151,10 @@ impl PyFunction {
             on_unused_input: parse_on_unused(on_unused_input)?,
             mode: Mode::parse(mode).py()?,
         };
-        let core = py.detach(|| Function::compile(&req)).py()?;
+        let mut core = py.detach(|| Function::compile(&req)).py()?;
+        if profile {
+            core.enable_profile();
+        }
         let warnings = core.warnings.clone();
         let output_kind = match output_keys {
             Some(k) => OutputKind::Dict(k),
@@ -167,6 +171,33 @@ impl PyFunction {
             out_borrow,
             warnings,
         })
+    }
+
+    /// `profile=True`: Theano-style text summary of time per op and node and
+    /// of memory; None when the function was compiled without profiling.
+    fn profile_summary(&self) -> Option<String> {
+        self.core.profile().map(|p| p.summary(&self.name))
+    }
+
+    /// `profile=True`: the numbers behind the summary, as a dict.
+    fn profile_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(p) = self.core.profile() else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("calls", p.calls)?;
+        d.set_item("call_time", p.call_time.as_secs_f64())?;
+        d.set_item("last_call_bytes", p.last_call_bytes)?;
+        d.set_item("last_call_fresh_bytes", p.last_call_fresh_bytes)?;
+        d.set_item("total_bytes", p.total_bytes)?;
+        d.set_item("total_fresh_bytes", p.total_fresh_bytes)?;
+        d.set_item("peak_bytes", p.peak_bytes)?;
+        let nodes = PyDict::new(py);
+        for (text_op, text, t) in p.node_time.values() {
+            nodes.set_item(text, (text_op, t.as_secs_f64()))?;
+        }
+        d.set_item("apply_time", nodes)?;
+        Ok(Some(d))
     }
 
     #[getter]

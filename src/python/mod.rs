@@ -5,6 +5,7 @@ mod config;
 mod errors;
 mod filter;
 mod function;
+pub mod pyop;
 mod variable;
 
 use pyo3::prelude::*;
@@ -30,6 +31,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "MissingInputError",
         py.get_type::<errors::MissingInputError>(),
     )?;
+    for (name, ty) in [
+        ("DebugModeError", py.get_type::<errors::DebugModeError>()),
+        ("BadDestroyMap", py.get_type::<errors::BadDestroyMap>()),
+        ("BadViewMap", py.get_type::<errors::BadViewMap>()),
+        ("BadOptimization", py.get_type::<errors::BadOptimization>()),
+    ] {
+        m.add(name, ty)?;
+    }
+    m.add_function(wrap_pyfunction!(pyop::apply_python_op, m)?)?;
     m.add_class::<variable::Var>()?;
     m.add_class::<function::PyFunction>()?;
     m.add_class::<buffers::StorageGuard>()?;

@@ -107,6 +107,12 @@ impl Var {
         })
     }
 
+    /// The Python op object when the owner node is a Python-defined op.
+    fn python_op(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        let (apply, _) = self.inner.owner()?;
+        crate::python::pyop::python_op_of(&apply.op, py)
+    }
+
     /// A constant's value (a copy).
     fn constant_value<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         match self.inner.constant_value() {

@@ -1,6 +1,8 @@
 """`rtensor.compile`: compiled functions, their inputs and outputs, shared variables."""
 
 from .._core import MissingInputError, UnusedInputError
+from . import debugmode, profiling
+from .debugmode import DebugMode
 from .function import Function, FunctionGraph, clone, function
 from .io import In, Out
 from .sharedvalue import SharedVariable, shared

@@ -12,6 +12,7 @@ from ..configparser import config
 from ..graph import Variable, wrap
 from ..tensor.var import as_tensor_variable
 from .io import In, Out
+from .profiling import ProfileStats
 from .sharedvalue import shared
 
 
@@ -143,12 +144,14 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
         ndu_all, ndu_list = bool(no_default_updates), []
 
     mode_name = _mode_name(mode)
+    if profile is None:
+        profile = config.profile
     fn = Function(ins, out_pairs, keys, single, update_pairs, given_pairs, ndu_all, ndu_list,
-                  bool(rebuild_strict), on_unused_input, mode_name, name or _caller_name())
+                  bool(rebuild_strict), on_unused_input, mode_name, name or _caller_name(), bool(profile))
     for w in fn.warnings:
         warnings.warn(w, UserWarning, stacklevel=2)
     fn.maker = FunctionMaker(fn, inputs, mode_name)
-    fn.profile = None
+    fn.profile = ProfileStats(fn) if profile else None
     return fn
 
 
