@@ -108,12 +108,14 @@ impl Function {
         } else {
             self.program.run(&mut storage, inputs, allow_gc)?
         };
-        drop(storage);
         let mut values = values.into_iter();
         let outputs: Vec<Tensor> = values.by_ref().take(self.n_outputs).collect();
         for (_, container) in &self.update_targets {
             container.set(values.next().expect("one value per update"));
         }
+        // The storage lock is held until the updates are stored, so that
+        // concurrent calls of this function never read a stale value.
+        drop(storage);
         let input_states: Vec<Tensor> = values.collect();
         debug_assert_eq!(input_states.len(), self.input_updates.len());
         Ok(CallResult {

@@ -1,0 +1,58 @@
+"""One compiled function called from several Python threads at once.
+
+Calls of one function are serialized on its storage (the GIL is released
+while it runs, so different functions run in parallel); every call sees its
+own inputs and the updates of one call are never mixed with another's."""
+
+import threading
+
+import numpy as np
+
+import rtensor as th
+import rtensor.tensor as T
+
+
+def run_in_threads(n_threads, work):
+    errors = []
+
+    def target(k):
+        try:
+            work(k)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=target, args=(k,)) for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_concurrent_calls_of_one_function_each_get_their_own_result():
+    x = T.dmatrix("x")
+    W = th.shared(np.random.RandomState(0).randn(64, 64))
+    f = th.function([x], T.tanh(T.dot(x, W)) * 2 + 1)
+    Wv = W.get_value()
+    inputs = [np.random.RandomState(k).randn(32, 64) for k in range(8)]
+    results = {}
+
+    def work(k):
+        for _ in range(20):
+            results[k] = f(inputs[k])
+
+    run_in_threads(8, work)
+    for k in range(8):
+        np.testing.assert_allclose(results[k], np.tanh(inputs[k] @ Wv) * 2 + 1)
+
+
+def test_concurrent_updates_of_a_shared_counter_are_never_lost():
+    counter = th.shared(np.asarray(0, dtype="int64"))
+    bump = th.function([], [], updates=[(counter, counter + 1)])
+
+    def work(k):
+        for _ in range(500):
+            bump()
+
+    run_in_threads(4, work)
+    assert int(counter.get_value()) == 4 * 500
