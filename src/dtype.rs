@@ -4,7 +4,9 @@ use crate::config::{self, CastPolicy, FloatX};
 use crate::error::{Error, Result};
 
 /// The dtype of a tensor's elements, NumPy's names.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum DType {
     Bool,
     Int8,

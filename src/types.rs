@@ -9,7 +9,7 @@ use crate::dtype::DType;
 pub type Broadcastable = SmallVec<[bool; 6]>;
 
 /// `TensorType(dtype, broadcastable)`.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TensorType {
     pub dtype: DType,
     pub broadcastable: Broadcastable,
@@ -71,7 +71,7 @@ impl std::fmt::Display for TensorType {
 }
 
 /// The type of a graph variable.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Type {
     Tensor(TensorType),
     /// A scalar of Theano's `scalar` module (Subtensor indices, ScalarFromTensor).

@@ -3,6 +3,8 @@ their types, and read-only views of Apply nodes."""
 
 from __future__ import annotations
 
+import weakref
+
 from . import _core
 
 _COMPARISONS = {"Elemwise{%s,no_inplace}" % n for n in ("lt", "le", "gt", "ge", "eq", "neq")}
@@ -197,19 +199,36 @@ class Variable(_core.Var):
             return ScalarType(self.dtype)
         return TensorType(self.dtype, tuple(self.broadcastable))
 
-    def __getstate__(self):
-        raise TypeError("pickling rtensor graphs is not supported yet")
+    def __reduce__(self):
+        from .pickling import reduce_variable
+
+        return reduce_variable(self)
+
+    def __setstate__(self, state):
+        from .pickling import set_variable_state
+
+        set_variable_state(self, state)
+
+
+# One Python object per live core variable, so that identity (and pickle's
+# memo) follows the graph.
+_WRAPPERS = weakref.WeakValueDictionary()
 
 
 def wrap(handle):
     """The Python object of a core variable handle."""
+    known = _WRAPPERS.get(handle.id)
+    if known is not None:
+        return known
     from .tensor.var import ScalarVariable, TensorConstant, TensorSharedVariable, TensorVariable
 
     if handle.is_scalar_type:
-        return ScalarVariable(handle)
-    kind = handle.kind
-    if kind == "constant":
-        return TensorConstant(handle)
-    if kind == "shared":
-        return TensorSharedVariable(handle)
-    return TensorVariable(handle)
+        obj = ScalarVariable(handle)
+    elif handle.kind == "constant":
+        obj = TensorConstant(handle)
+    elif handle.kind == "shared":
+        obj = TensorSharedVariable(handle)
+    else:
+        obj = TensorVariable(handle)
+    _WRAPPERS[handle.id] = obj
+    return obj

@@ -9,7 +9,7 @@ use crate::types::{Broadcastable, TensorType, Type};
 use crate::with_dtype;
 
 /// The scalar operation an `Elemwise` applies.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub enum ScalarOp {
     Add,
     Sub,
@@ -190,7 +190,7 @@ impl ScalarOp {
 }
 
 /// `Elemwise{<scalar op>}`.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Elemwise {
     pub scalar_op: ScalarOp,
 }

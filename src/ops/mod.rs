@@ -32,7 +32,7 @@ pub struct InputInfo<'a> {
 }
 
 /// Every op of the core.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     Elemwise(Elemwise),
     DimShuffle(DimShuffle),
@@ -56,7 +56,9 @@ pub enum Op {
     /// `dot` of vectors and matrices.
     Dot,
     Reduce(Reduce),
-    /// An op defined outside the core (a Python `Op` subclass).
+    /// An op defined outside the core (a Python `Op` subclass); graphs
+    /// holding one are pickled by the bindings, not serialized here.
+    #[serde(skip)]
     External(ExternalOp),
 }
 
@@ -230,6 +232,18 @@ impl Op {
                 .map(|(_, i)| *i),
             _ => None,
         }
+    }
+
+    /// The op as text that [`Op::from_state`] reads back (pickling).
+    pub fn to_state(&self) -> Result<String> {
+        serde_json::to_string(self)
+            .map_err(|e| Error::NotImplemented(format!("cannot serialize {}: {e}", self.name())))
+    }
+
+    /// The op [`Op::to_state`] wrote.
+    pub fn from_state(state: &str) -> Result<Op> {
+        serde_json::from_str(state)
+            .map_err(|e| Error::Value(format!("not a serialized op ({e}): {state}")))
     }
 
     /// Whether constant folding may evaluate this op at compile time.

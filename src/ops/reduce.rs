@@ -7,7 +7,7 @@ use crate::ops::scalar::{Prim, cast_tensor, read_all};
 use crate::types::{TensorType, Type};
 use crate::with_dtype;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub enum ReduceKind {
     Sum,
     Prod,
@@ -17,7 +17,7 @@ pub enum ReduceKind {
 }
 
 /// A reduction over `axis` (all axes when `None`).
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Reduce {
     pub kind: ReduceKind,
     pub axis: Option<Vec<usize>>,

@@ -8,7 +8,7 @@ use crate::ops::scalar::read_all;
 use crate::types::{TensorType, Type};
 
 /// `DimShuffle{x,0}`: permute, drop broadcastable and add broadcastable axes.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DimShuffle {
     /// For each output dimension, the input dimension, or `None` for a new 'x' axis.
     pub new_order: Vec<Option<usize>>,

@@ -9,7 +9,7 @@ use crate::types::{TensorType, Type};
 
 /// One entry of an index: an integer, or a slice whose present parts are
 /// scalar inputs (their dtypes are kept for the op's name).
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub enum IdxEntry {
     Index(DType),
     Slice {
@@ -31,7 +31,7 @@ impl IdxEntry {
 }
 
 /// `x[idx_list]`: inputs are `x` then each present index scalar, in order.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Subtensor {
     pub idx_list: Vec<IdxEntry>,
 }

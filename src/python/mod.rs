@@ -60,6 +60,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(variable::shared, m)?)?;
     m.add_function(wrap_pyfunction!(variable::upcast, m)?)?;
     m.add_function(wrap_pyfunction!(variable::clone_replace, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::apply_op_state, m)?)?;
     m.add_function(wrap_pyfunction!(function::debugprint_vars, m)?)?;
     m.add_function(wrap_pyfunction!(function::pp, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;

@@ -107,6 +107,21 @@ impl Var {
         })
     }
 
+    /// The owner node's op as text `apply_op_state` reads back (pickling).
+    fn op_state(&self) -> PyResult<Option<String>> {
+        match self.inner.owner() {
+            Some((apply, _)) => Ok(Some(apply.op.to_state().py()?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A shared variable's `(strict, allow_downcast)`.
+    fn shared_flags(&self) -> Option<(bool, Option<bool>)> {
+        self.inner
+            .shared_container()
+            .map(|c| (c.strict, c.allow_downcast))
+    }
+
     /// The Python op object when the owner node is a Python-defined op.
     fn python_op(&self, py: Python<'_>) -> Option<Py<PyAny>> {
         let (apply, _) = self.inner.owner()?;
@@ -275,15 +290,27 @@ fn literal_tensor(value: &Bound<'_, PyAny>) -> PyResult<Tensor> {
 
 /// `T.constant(value, name, dtype)`.
 #[pyfunction]
-#[pyo3(signature = (value, name=None, dtype=None))]
+#[pyo3(signature = (value, name=None, dtype=None, scalar=false))]
 pub fn constant(
     value: &Bound<'_, PyAny>,
     name: Option<String>,
     dtype: Option<&str>,
+    scalar: bool,
 ) -> PyResult<Var> {
     let mut t = literal_tensor(value)?;
     if let Some(d) = dtype {
         t = cast_tensor(&t, DType::parse(d).py()?).py()?;
+    }
+    if scalar {
+        if t.ndim() != 0 {
+            return Err(PyValueError::new_err(format!(
+                "a scalar constant needs a 0-d value, got shape {:?}",
+                &t.shape[..]
+            )));
+        }
+        let v = Variable::scalar_constant(t);
+        v.set_name(name);
+        return Ok(Var::of(v));
     }
     Ok(Var::of(Variable::constant(t, name)))
 }
@@ -546,4 +573,12 @@ pub fn clone_replace(
         .into_iter()
         .map(Var::of)
         .collect())
+}
+
+/// The outputs of the op `op_state` describes applied to `inputs` (unpickling).
+#[pyfunction]
+pub fn apply_op_state(op_state: &str, inputs: Vec<Bound<'_, Var>>) -> PyResult<Vec<Var>> {
+    let op = Op::from_state(op_state).py()?;
+    let outs = graph::apply(op, inputs.iter().map(var).collect()).py()?;
+    Ok(outs.into_iter().map(Var::of).collect())
 }

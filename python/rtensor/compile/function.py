@@ -50,7 +50,19 @@ class Function(_core.Function):
         return self
 
     def __deepcopy__(self, memo):
-        return self
+        """A new function over deep copies of the graph and shared variables
+        (those already copied in `memo`, e.g. an object's parameters, are
+        reused, so the copy updates the copied parameters)."""
+        import copy
+
+        from ..pickling import _function
+
+        return _function(copy.deepcopy(self._function_args, memo))
+
+    def __reduce__(self):
+        from ..pickling import reduce_function
+
+        return reduce_function(self)
 
 
 def _caller_name():
@@ -150,6 +162,10 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
                   bool(rebuild_strict), on_unused_input, mode_name, name or _caller_name(), bool(profile))
     for w in fn.warnings:
         warnings.warn(w, UserWarning, stacklevel=2)
+    fn._function_args = dict(inputs=list(inputs), outputs=outputs, mode=mode, updates=updates, givens=givens,
+                             no_default_updates=no_default_updates, name=name, rebuild_strict=rebuild_strict,
+                             allow_input_downcast=allow_input_downcast, profile=profile,
+                             on_unused_input=on_unused_input)
     fn.maker = FunctionMaker(fn, inputs, mode_name)
     fn.profile = ProfileStats(fn) if profile else None
     return fn
