@@ -490,7 +490,7 @@ mod tests {
 }
 
 macro_rules! matmul_impl {
-    ($name:ident, $t:ty) => {
+    ($name:ident, $slices:ident, $t:ty) => {
         /// `out = a · b` for C-contiguous `a` (m×k), `b` (k×n) and a fresh,
         /// uniquely owned C-contiguous `out` (m×n), through the `gemm` crate.
         pub fn $name(
@@ -507,7 +507,18 @@ macro_rules! matmul_impl {
             let rhs = b
                 .contiguous_slice::<$t>()
                 .ok_or_else(|| Error::Runtime("matmul: rhs not contiguous".into()))?;
-            let dst = out.data_mut::<$t>()?;
+            $slices(m, n, k, lhs, rhs, out.data_mut::<$t>()?)
+        }
+
+        /// `dst = lhs · rhs` on row-major slices of m×k, k×n and m×n elements.
+        pub fn $slices(
+            m: usize,
+            n: usize,
+            k: usize,
+            lhs: &[$t],
+            rhs: &[$t],
+            dst: &mut [$t],
+        ) -> Result<()> {
             if lhs.len() != m * k || rhs.len() != k * n || dst.len() != m * n {
                 return Err(Error::Runtime(format!(
                     "matmul: operand sizes do not match {m}x{k} by {k}x{n}"
@@ -532,8 +543,8 @@ macro_rules! matmul_impl {
             };
             // SAFETY: the three slices were checked above to hold exactly m·k,
             // k·n and m·n elements laid out row-major (row stride = columns,
-            // column stride = 1); `dst` is exclusively borrowed and does not
-            // overlap the inputs (it is a fresh, uniquely owned allocation).
+            // column stride = 1); `dst` is exclusively borrowed, so it cannot
+            // overlap the shared borrows `lhs` and `rhs`.
             unsafe {
                 gemm::gemm(
                     m,
@@ -561,5 +572,5 @@ macro_rules! matmul_impl {
         }
     };
 }
-matmul_impl!(matmul_f32, f32);
-matmul_impl!(matmul_f64, f64);
+matmul_impl!(matmul_f32, matmul_slices_f32, f32);
+matmul_impl!(matmul_f64, matmul_slices_f64, f64);
