@@ -142,6 +142,10 @@ impl Element for f32 {}
 impl Element for f64 {}
 
 fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
+    if bytes.is_empty() {
+        // An empty storage's slice has a dangling pointer aligned for u8 only.
+        return &[];
+    }
     let size = std::mem::size_of::<T>();
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
@@ -154,6 +158,9 @@ fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
 }
 
 fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
+    if bytes.is_empty() {
+        return &mut [];
+    }
     let size = std::mem::size_of::<T>();
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
@@ -479,6 +486,14 @@ mod tests {
             t.view(SmallVec::from_slice(&[5]), SmallVec::from_slice(&[4]), 0)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn an_empty_tensor_is_read_and_written_as_an_empty_slice() {
+        let mut t = Tensor::zeros(DType::Float64, &[0, 3]).unwrap();
+        assert!(t.data_mut::<f64>().unwrap().is_empty());
+        assert_eq!(t.contiguous_slice::<f64>().unwrap().len(), 0);
+        assert_eq!(t.elements::<f64>().unwrap().0.len(), 0);
     }
 
     #[test]

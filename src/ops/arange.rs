@@ -26,8 +26,10 @@ pub fn arange_dtype(start: DType, stop: DType, step: DType) -> DType {
         d = DType::UInt64;
     }
     if config::cast_policy() == CastPolicy::NumpyFloatX {
-        let numpy = if args.iter().all(|a| a.is_discrete()) {
-            d
+        // NumPy's arange of 0-d arrays: int64 for integers (float64 once a
+        // uint64 is involved), float64 for floats.
+        let numpy = if args.iter().all(|a| a.is_discrete()) && !args.contains(&DType::UInt64) {
+            DType::Int64
         } else {
             DType::Float64
         };

@@ -74,8 +74,12 @@ def _axis_list(axis, ndim):
 
 def var(input, axis=None, ddof=0, keepdims=False, corrected=False):
     """Variance over `axis` by the two-pass algorithm: the mean of squared
-    deviations (divided by `n - ddof`); `corrected` subtracts the rounding
-    error term (the corrected two-pass algorithm)."""
+    deviations, or their sum divided by `n - ddof` where `n` is the number of
+    reduced elements; `corrected` subtracts the rounding-error term (the
+    corrected two-pass algorithm).
+
+    [rtensor] with `ddof` and several axes, `n` is the product of their
+    lengths, as in NumPy (Theano divided by each `length - ddof` in turn)."""
     from .basic import constant, mean, shape, sum, true_div
 
     if isinstance(ddof, bool):
@@ -85,22 +89,21 @@ def var(input, axis=None, ddof=0, keepdims=False, corrected=False):
     axis = _axis_list(axis, input.ndim)
     centered = input - mean(input, axis, keepdims=True)
     two = constant(2, dtype=centered.dtype)
+    if ddof != 0:
+        lengths = shape(input)
+        n = None
+        for i in axis:
+            n = lengths[i] if n is None else n * lengths[i]
+        n = constant(1, dtype="int64") if n is None else n
     if ddof == 0:
         v = mean(centered ** two, axis, keepdims=keepdims)
     else:
-        lengths = shape(input) - ddof
-        v = sum(centered ** two, axis=axis, keepdims=keepdims)
-        for i in axis:
-            v = true_div(v, lengths[i])
+        v = true_div(sum(centered ** two, axis=axis, keepdims=keepdims), n - ddof)
     if corrected:
         if ddof == 0:
             error = mean(centered, axis, keepdims=keepdims) ** 2
         else:
-            lengths = shape(input) - ddof
-            full = shape(input)
-            error = sum(centered, axis=axis, keepdims=keepdims) ** 2
-            for i in axis:
-                error = true_div(error, lengths[i] * full[i])
+            error = true_div(sum(centered, axis=axis, keepdims=keepdims) ** 2, (n - ddof) * n)
         v = v - error
     v.name = "var"
     return v
