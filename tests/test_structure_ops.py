@@ -663,3 +663,29 @@ def test_rebroadcast_that_changes_nothing_adds_no_node():
     assert T.patternbroadcast(x, (False, False)) == x
     r = T.drow("r")
     assert T.addbroadcast(r, 0) == r
+
+
+# ---------------------------------------------------------------------------
+# nonzero, flatnonzero
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(6,), (3, 4), (2, 3, 2), (0, 3), (1, 1)])
+@pytest.mark.parametrize("dtype", ["float64", "int32", "bool"])
+def test_nonzero_matches_numpy(shape, dtype, rng):
+    x = _var(dtype, len(shape), "x")
+    xv = _rand(rng, shape, dtype, low=-1, high=1)
+    parts = th.function([x], list(T.nonzero(x)))(xv)
+    expected = np.nonzero(xv)
+    assert len(parts) == len(expected)
+    for p, e in zip(parts, expected):
+        _check(p, e, dtype="int64")
+    matrix = th.function([x], x.nonzero(return_matrix=True))(xv)
+    _check(matrix, np.array(expected, dtype="int64").reshape(len(shape), -1), dtype="int64")
+    _check(th.function([x], T.flatnonzero(x))(xv), np.flatnonzero(xv), dtype="int64")
+
+
+def test_nonzero_of_a_scalar_is_an_error():
+    with pytest.raises(ValueError, match="non-scalar"):
+        T.nonzero(T.dscalar("s"))
+    with pytest.raises(ValueError):
+        T.flatnonzero(T.dscalar("s"))

@@ -89,3 +89,30 @@ pub fn alloc_perform(inputs: &[&Tensor]) -> Result<Tensor> {
         Tensor::from_slice(v.dtype, &shape, &values)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+
+    fn n(v: i64) -> Tensor {
+        Tensor::from_slice(DType::Int64, &[], &[v]).unwrap()
+    }
+
+    #[test]
+    fn a_row_is_broadcast_down_the_rows() {
+        let v = Tensor::from_slice(DType::Float32, &[1, 2], &[1.0f32, 2.0]).unwrap();
+        let out = alloc_perform(&[&v, &n(3), &n(2)]).unwrap();
+        assert_eq!(
+            out.contiguous_slice::<f32>().unwrap(),
+            &[1.0, 2.0, 1.0, 2.0, 1.0, 2.0]
+        );
+    }
+
+    #[test]
+    fn shapes_that_do_not_fit_are_errors() {
+        let v = Tensor::from_slice(DType::Float32, &[2], &[1.0f32, 2.0]).unwrap();
+        assert!(alloc_perform(&[&v, &n(3)]).is_err());
+        assert!(alloc_perform(&[&v, &n(-1), &n(2)]).is_err());
+    }
+}

@@ -169,3 +169,63 @@ pub fn arange_perform(dtype: DType, inputs: &[&Tensor]) -> Result<Tensor> {
         Tensor::from_slice(dtype, &[n], &out)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar_i(v: i64) -> Tensor {
+        Tensor::from_slice(DType::Int64, &[], &[v]).unwrap()
+    }
+
+    fn scalar_f(v: f64) -> Tensor {
+        Tensor::from_slice(DType::Float64, &[], &[v]).unwrap()
+    }
+
+    #[test]
+    fn integer_ranges_have_numpy_lengths() {
+        for (a, b, s, n) in [
+            (0, 5, 1, 5),
+            (2, 10, 3, 3),
+            (10, 2, -3, 3),
+            (5, 5, 1, 0),
+            (5, 0, 1, 0),
+        ] {
+            let out =
+                arange_perform(DType::Int64, &[&scalar_i(a), &scalar_i(b), &scalar_i(s)]).unwrap();
+            assert_eq!(out.shape[0], n, "arange({a}, {b}, {s})");
+        }
+    }
+
+    #[test]
+    fn float_ranges_step_from_the_start() {
+        let out = arange_perform(
+            DType::Float64,
+            &[&scalar_f(0.5), &scalar_f(2.0), &scalar_f(0.5)],
+        )
+        .unwrap();
+        assert_eq!(out.contiguous_slice::<f64>().unwrap(), &[0.5, 1.0, 1.5]);
+    }
+
+    #[test]
+    fn a_zero_step_is_an_error() {
+        let r = arange_perform(DType::Int64, &[&scalar_i(0), &scalar_i(3), &scalar_i(0)]);
+        assert!(matches!(r, Err(Error::Value(_))));
+    }
+
+    #[test]
+    fn integer_arguments_give_int64() {
+        assert_eq!(
+            arange_dtype(DType::Int8, DType::Int32, DType::Int8),
+            DType::Int64
+        );
+        assert_eq!(
+            arange_dtype(DType::UInt8, DType::UInt16, DType::UInt8),
+            DType::UInt64
+        );
+        assert_eq!(
+            arange_dtype(DType::Float32, DType::Int8, DType::Int8),
+            DType::Float32
+        );
+    }
+}

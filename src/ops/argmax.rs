@@ -101,3 +101,33 @@ impl MaxAndArgmax {
         Ok(smallvec::smallvec![max, arg])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_over_two_axes_counts_in_c_order() {
+        // shape (2, 2, 2): reduce axes 0 and 2, keep axis 1.
+        let x = Tensor::from_slice(
+            DType::Float64,
+            &[2, 2, 2],
+            &[0.0, 1.0, 9.0, 2.0, 5.0, 3.0, 4.0, 8.0],
+        )
+        .unwrap();
+        let op = MaxAndArgmax { axis: vec![0, 2] };
+        let outs = op.perform(&x).unwrap();
+        assert_eq!(outs[0].contiguous_slice::<f64>().unwrap(), &[5.0, 9.0]);
+        // axis 1 = 0: values (a0,c0)=0 (a0,c1)=1 (a1,c0)=5 (a1,c1)=3 -> index 2
+        // axis 1 = 1: values 9, 2, 4, 8 -> index 0
+        assert_eq!(outs[1].contiguous_slice::<i64>().unwrap(), &[2, 0]);
+        assert_eq!(op.name(), "MaxAndArgmax{axis=(0, 2)}");
+    }
+
+    #[test]
+    fn an_empty_group_is_an_error() {
+        let x = Tensor::zeros(DType::Float32, &[0, 3]).unwrap();
+        let op = MaxAndArgmax { axis: vec![0] };
+        assert!(op.perform(&x).is_err());
+    }
+}

@@ -248,3 +248,54 @@ pub fn split_perform(n: usize, inputs: &[&Tensor]) -> Result<Outputs> {
     }
     Ok(outs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t64(shape: &[usize], v: &[f64]) -> Tensor {
+        Tensor::from_slice(DType::Float64, shape, v).unwrap()
+    }
+
+    fn axis(a: i64) -> Tensor {
+        Tensor::from_slice(DType::Int64, &[], &[a]).unwrap()
+    }
+
+    #[test]
+    fn join_concatenates_along_a_negative_axis() {
+        let a = t64(&[2, 1], &[1.0, 2.0]);
+        let b = t64(&[2, 2], &[3.0, 4.0, 5.0, 6.0]);
+        let out = join_perform(&[&axis(-1), &a, &b], DType::Float64).unwrap();
+        assert_eq!(&out.shape[..], &[2, 3]);
+        assert_eq!(
+            out.contiguous_slice::<f64>().unwrap(),
+            &[1.0, 3.0, 4.0, 2.0, 5.0, 6.0]
+        );
+    }
+
+    #[test]
+    fn join_refuses_inputs_that_differ_off_the_axis() {
+        let a = t64(&[2, 1], &[1.0, 2.0]);
+        let b = t64(&[3, 1], &[3.0, 4.0, 5.0]);
+        let err = join_perform(&[&axis(1), &a, &b], DType::Float64).unwrap_err();
+        assert!(matches!(err, Error::Value(m) if m.contains("dimension 0")));
+    }
+
+    #[test]
+    fn split_undoes_join() {
+        let x = t64(&[5], &[0.0, 1.0, 2.0, 3.0, 4.0]);
+        let splits = Tensor::from_slice(DType::Int64, &[3], &[2i64, 0, 3]).unwrap();
+        let outs = split_perform(3, &[&x, &axis(0), &splits]).unwrap();
+        let lens: Vec<usize> = outs.iter().map(|o| o.shape[0]).collect();
+        assert_eq!(lens, vec![2, 0, 3]);
+        let back = join_perform(&[&axis(0), &outs[0], &outs[1], &outs[2]], DType::Float64).unwrap();
+        assert!(back.same_values(&x));
+    }
+
+    #[test]
+    fn split_sizes_must_add_up() {
+        let x = t64(&[3], &[0.0, 1.0, 2.0]);
+        let splits = Tensor::from_slice(DType::Int64, &[2], &[1i64, 1]).unwrap();
+        assert!(split_perform(2, &[&x, &axis(0), &splits]).is_err());
+    }
+}

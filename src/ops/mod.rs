@@ -11,6 +11,7 @@ pub mod blas;
 pub mod elemwise;
 pub mod eye;
 pub mod join;
+pub mod nonzero;
 pub mod rebroadcast;
 pub mod reduce;
 pub mod repeat;
@@ -83,6 +84,8 @@ pub enum Op {
     MaxAndArgmax(MaxAndArgmax),
     /// `BatchedDot(x, y)` of 2-d/3-d batches.
     BatchedDot,
+    /// Indices of the non-zero elements, an (ndim, count) int64 matrix.
+    Nonzero,
 }
 
 impl Op {
@@ -112,6 +115,7 @@ impl Op {
             Op::Rebroadcast(r) => r.name(),
             Op::MaxAndArgmax(m) => m.name(),
             Op::BatchedDot => "BatchedDot".into(),
+            Op::Nonzero => "Nonzero".into(),
         }
     }
 
@@ -225,6 +229,10 @@ impl Op {
                 want(2)?;
                 batched_dot::batched_dot_output_types(&types)
             }
+            Op::Nonzero => {
+                want(1)?;
+                nonzero::nonzero_output_types(&types)
+            }
         }
     }
 
@@ -259,6 +267,7 @@ impl Op {
             Op::BatchedDot => one(batched_dot::batched_dot_perform(
                 inputs[0], inputs[1], out_dtype,
             )?),
+            Op::Nonzero => one(nonzero::nonzero_perform(inputs[0])?),
         }
     }
 

@@ -73,3 +73,31 @@ impl Rebroadcast {
         Ok(x.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+
+    #[test]
+    fn names_show_the_axes_set() {
+        assert_eq!(Rebroadcast::new(vec![(1, true)]).name(), "Rebroadcast{?,1}");
+        assert_eq!(
+            Rebroadcast::new(vec![(2, false), (0, true), (2, true)]).name(),
+            "Rebroadcast{1,?,1}"
+        );
+    }
+
+    #[test]
+    fn a_broadcastable_dimension_must_have_length_one() {
+        let r = Rebroadcast::new(vec![(0, true)]);
+        assert!(
+            r.perform(&Tensor::zeros(DType::Float64, &[1, 3]).unwrap())
+                .is_ok()
+        );
+        assert!(
+            r.perform(&Tensor::zeros(DType::Float64, &[2, 3]).unwrap())
+                .is_err()
+        );
+    }
+}

@@ -111,3 +111,19 @@ pub fn repeat_perform(axis: Option<usize>, inputs: &[&Tensor]) -> Result<Tensor>
     });
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_row_is_repeated_its_count() {
+        let x = Tensor::from_slice(DType::Int32, &[2, 2], &[1i32, 2, 3, 4]).unwrap();
+        let c = Tensor::from_slice(DType::Int64, &[2], &[0i64, 2]).unwrap();
+        let out = repeat_perform(Some(0), &[&x, &c]).unwrap();
+        assert_eq!(&out.shape[..], &[2, 2]);
+        assert_eq!(out.contiguous_slice::<i32>().unwrap(), &[3, 4, 3, 4]);
+        let flat = repeat_perform(None, &[&x, &c.reshaped(&[2]).unwrap()]);
+        assert!(flat.is_err(), "4 elements, 2 counts");
+    }
+}

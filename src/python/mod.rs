@@ -65,6 +65,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(structure::reduce_logical, m)?)?;
     m.add_function(wrap_pyfunction!(structure::batched_dot, m)?)?;
     m.add_function(wrap_pyfunction!(structure::shape_padaxis, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::nonzero, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_unavailable_reason, m)?)?;
     config::register(m)?;

@@ -244,3 +244,9 @@ pub fn shape_padaxis(x: &Bound<'_, Var>, axis: i64) -> PyResult<Var> {
     let ds = DimShuffle::new(&x.ty.broadcastable(), order, true).py()?;
     apply1(Op::DimShuffle(ds), vec![x])
 }
+
+/// `Nonzero(a)`: the (ndim, count) matrix of the indices of non-zero elements.
+#[pyfunction]
+pub fn nonzero(a: &Bound<'_, Var>) -> PyResult<Var> {
+    apply1(Op::Nonzero, vec![var(a)])
+}

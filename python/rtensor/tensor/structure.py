@@ -276,6 +276,28 @@ def _times(a, b):
     return a * b
 
 
+# -- indices of non-zero elements ---------------------------------------------
+
+
+def nonzero(a, return_matrix=False):
+    """The indices of the non-zero elements of `a`: a tuple of one int64
+    vector per dimension (NumPy's form), or with `return_matrix` the
+    (ndim, count) matrix the `Nonzero` op computes."""
+    a = as_tensor_variable(a)
+    matrix = wrap(_core.nonzero(a))
+    if return_matrix:
+        return matrix
+    return tuple(matrix[i] for i in range(a.ndim))
+
+
+def flatnonzero(a):
+    """The indices of the non-zero elements of the flattened `a`."""
+    a = as_tensor_variable(a)
+    if a.ndim == 0:
+        raise ValueError("Nonzero only supports non-scalar arrays.")
+    return nonzero(a.flatten(), return_matrix=True)[0]
+
+
 # -- padding and broadcast patterns ---------------------------------------------
 
 
@@ -315,4 +337,4 @@ def patternbroadcast(x, broadcastable):
 __all__ = ["join", "concatenate", "stack", "split", "horizontal_stack", "vertical_stack", "alloc", "fill",
            "second", "zeros_like", "ones_like", "zeros", "ones", "arange", "eye", "identity_like", "repeat",
            "tile", "shape_padleft", "shape_padright", "shape_padaxis", "addbroadcast", "unbroadcast",
-           "patternbroadcast"]
+           "patternbroadcast", "nonzero", "flatnonzero"]

@@ -272,6 +272,11 @@ class _TensorMethods:
 
         return reduction.norm(self, L, axis=axis, keepdims=keepdims)
 
+    def nonzero(self, return_matrix=False):
+        from . import structure
+
+        return structure.nonzero(self, return_matrix=return_matrix)
+
     def repeat(self, repeats, axis=None):
         from . import structure
 
