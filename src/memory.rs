@@ -264,6 +264,10 @@ impl Element for f32 {}
 impl Element for f64 {}
 
 fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
+    if bytes.is_empty() {
+        // An empty storage's slice has a dangling pointer aligned for u8 only.
+        return &[];
+    }
     let size = std::mem::size_of::<T>();
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
@@ -276,6 +280,9 @@ fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
 }
 
 fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
+    if bytes.is_empty() {
+        return &mut [];
+    }
     let size = std::mem::size_of::<T>();
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
@@ -662,6 +669,14 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_tensor_is_read_and_written_as_an_empty_slice() {
+        let mut t = Tensor::zeros(DType::Float64, &[0, 3]).unwrap();
+        assert!(t.data_mut::<f64>().unwrap().is_empty());
+        assert_eq!(t.contiguous_slice::<f64>().unwrap().len(), 0);
+        assert_eq!(t.elements::<f64>().unwrap().0.len(), 0);
+    }
+
+    #[test]
     fn a_shared_buffer_cannot_be_written() {
         let mut t = Tensor::zeros(DType::Float32, &[4]).unwrap();
         let _reader = t.clone();
@@ -670,7 +685,7 @@ mod tests {
 }
 
 macro_rules! matmul_impl {
-    ($name:ident, $t:ty) => {
+    ($name:ident, $slices:ident, $t:ty) => {
         /// `out = a · b` for C-contiguous `a` (m×k), `b` (k×n) and a fresh,
         /// uniquely owned C-contiguous `out` (m×n), through the `gemm` crate.
         pub fn $name(
@@ -687,7 +702,18 @@ macro_rules! matmul_impl {
             let rhs = b
                 .contiguous_slice::<$t>()
                 .ok_or_else(|| Error::Runtime("matmul: rhs not contiguous".into()))?;
-            let dst = out.data_mut::<$t>()?;
+            $slices(m, n, k, lhs, rhs, out.data_mut::<$t>()?)
+        }
+
+        /// `dst = lhs · rhs` on row-major slices of m×k, k×n and m×n elements.
+        pub fn $slices(
+            m: usize,
+            n: usize,
+            k: usize,
+            lhs: &[$t],
+            rhs: &[$t],
+            dst: &mut [$t],
+        ) -> Result<()> {
             if lhs.len() != m * k || rhs.len() != k * n || dst.len() != m * n {
                 return Err(Error::Runtime(format!(
                     "matmul: operand sizes do not match {m}x{k} by {k}x{n}"
@@ -712,8 +738,8 @@ macro_rules! matmul_impl {
             };
             // SAFETY: the three slices were checked above to hold exactly m·k,
             // k·n and m·n elements laid out row-major (row stride = columns,
-            // column stride = 1); `dst` is exclusively borrowed and does not
-            // overlap the inputs (it is a fresh, uniquely owned allocation).
+            // column stride = 1); `dst` is exclusively borrowed, so it cannot
+            // overlap the shared borrows `lhs` and `rhs`.
             unsafe {
                 gemm::gemm(
                     m,
@@ -741,5 +767,5 @@ macro_rules! matmul_impl {
         }
     };
 }
-matmul_impl!(matmul_f32, f32);
-matmul_impl!(matmul_f64, f64);
+matmul_impl!(matmul_f32, matmul_slices_f32, f32);
+matmul_impl!(matmul_f64, matmul_slices_f64, f64);

@@ -214,8 +214,11 @@ impl Cloner {
                 .map(|i| self.lookup(i, substitute).expect("input cloned first"))
                 .collect();
             let outs = self.fg.add_node(apply.op.clone(), inputs)?;
-            for (k, sibling) in apply.outputs().iter().enumerate() {
-                if k < outs.len() {
+            // Only the outputs still alive are listed: each by its own index.
+            for sibling in apply.outputs() {
+                if let Some((_, k)) = sibling.owner()
+                    && k < outs.len()
+                {
                     self.fg.vars[outs[k]].name = sibling.name();
                     self.memo(substitute).insert(sibling.id, outs[k]);
                 }

@@ -4,7 +4,9 @@
 use crate::dtype::{self, DType};
 use crate::error::{Error, Result};
 use crate::memory::Tensor;
-use crate::ops::scalar::{Prim, cast_tensor, convert, map1, map2, map3};
+use crate::ops::scalar::{
+    Prim, broadcast_copy, broadcast_shapes, cast_tensor, convert, map1, map2, map3,
+};
 use crate::types::{Broadcastable, TensorType, Type};
 use crate::with_dtype;
 
@@ -43,6 +45,10 @@ pub enum ScalarOp {
     /// `switch(cond, a, b)`.
     Switch,
     Cast(DType),
+    /// `second(a, b)` (`T.fill`): `b` broadcast to the shape of `a`, in `b`'s
+    /// dtype. Gradient: none for `a` (only its shape matters), and for `b`
+    /// the output gradient summed over the axes `b` was broadcast along.
+    Second,
 }
 
 impl ScalarOp {
@@ -80,6 +86,7 @@ impl ScalarOp {
             ScalarOp::Invert => "invert".into(),
             ScalarOp::Switch => "switch".into(),
             ScalarOp::Cast(d) => format!("Cast{{{d}}}"),
+            ScalarOp::Second => "second".into(),
         }
     }
 
@@ -173,6 +180,7 @@ impl ScalarOp {
                 d
             }
             Switch => dtype::arithmetic_upcast(&inputs[1..]),
+            Second => inputs[1],
             _ => dtype::arithmetic_upcast(inputs),
         })
     }
@@ -252,6 +260,14 @@ impl Elemwise {
             let a = cast_tensor(inputs[1], out_dtype)?;
             let b = cast_tensor(inputs[2], out_dtype)?;
             return with_dtype!(out_dtype, T => map3::<T, T>(&cond, &a, &b, out_dtype, |c, x, y| if c != T::zero() { x } else { y }));
+        }
+        if op == ScalarOp::Second {
+            let b = cast_tensor(inputs[1], out_dtype)?;
+            let shape = broadcast_shapes(&[&inputs[0].shape, &b.shape])?;
+            return with_dtype!(out_dtype, T => {
+                let values = broadcast_copy::<T>(&b, &shape)?;
+                Tensor::from_slice(out_dtype, &shape, &values)
+            });
         }
         let compute = op.compute_dtype(&in_dtypes, out_dtype);
         let result = if in_dtypes.iter().all(|&d| d == compute) {

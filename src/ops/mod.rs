@@ -2,10 +2,20 @@
 //! variant names itself as Theano does, infers its output types, computes its
 //! value on the CPU and declares which outputs are views of which inputs.
 
+pub mod alloc;
+pub mod arange;
+pub mod argmax;
+pub mod axis;
+pub mod batched_dot;
 pub mod blas;
 pub mod elemwise;
 pub mod external;
+pub mod eye;
+pub mod join;
+pub mod nonzero;
+pub mod rebroadcast;
 pub mod reduce;
+pub mod repeat;
 pub mod scalar;
 pub mod shape;
 pub mod subtensor;
@@ -15,8 +25,10 @@ use crate::error::{Error, Result};
 use crate::memory::Tensor;
 use crate::types::{TensorType, Type};
 
+pub use argmax::MaxAndArgmax;
 pub use elemwise::{Elemwise, ScalarOp};
 pub use external::{ExternalImpl, ExternalOp};
+pub use rebroadcast::Rebroadcast;
 pub use reduce::{Reduce, ReduceKind};
 pub use shape::DimShuffle;
 pub use subtensor::{IdxEntry, Subtensor};
@@ -60,6 +72,26 @@ pub enum Op {
     /// holding one are pickled by the bindings, not serialized here.
     #[serde(skip)]
     External(ExternalOp),
+    /// `Join(axis, *tensors)`: concatenation along a symbolic axis.
+    Join,
+    /// `Split{n}(x, axis, splits)`: `n` pieces along a symbolic axis.
+    Split(usize),
+    /// `Alloc(value, *shape)`: `value` broadcast to a new tensor.
+    Alloc,
+    /// `ARange{dtype}(start, stop, step)`.
+    ARange(DType),
+    /// `Eye{dtype}(n, m, k)`.
+    Eye(DType),
+    /// `RepeatOp{axis}(x, repeats)`; `None` repeats the flattened input.
+    Repeat(Option<usize>),
+    /// New broadcastable flags, checked at run time (a view).
+    Rebroadcast(Rebroadcast),
+    /// Max and argmax over axes (two outputs).
+    MaxAndArgmax(MaxAndArgmax),
+    /// `BatchedDot(x, y)` of 2-d/3-d batches.
+    BatchedDot,
+    /// Indices of the non-zero elements, an (ndim, count) int64 matrix.
+    Nonzero,
 }
 
 impl Op {
@@ -81,6 +113,16 @@ impl Op {
             Op::Dot => "dot".into(),
             Op::Reduce(r) => r.name(first_input.map(|t| t.dtype()).unwrap_or(DType::Float64)),
             Op::External(e) => e.imp.name(),
+            Op::Join => "Join".into(),
+            Op::Split(n) => format!("Split{{{n}}}"),
+            Op::Alloc => "Alloc".into(),
+            Op::ARange(d) => format!("ARange{{dtype='{d}'}}"),
+            Op::Eye(d) => format!("Eye{{dtype='{d}'}}"),
+            Op::Repeat(axis) => repeat::repeat_name(*axis),
+            Op::Rebroadcast(r) => r.name(),
+            Op::MaxAndArgmax(m) => m.name(),
+            Op::BatchedDot => "BatchedDot".into(),
+            Op::Nonzero => "Nonzero".into(),
         }
     }
 
@@ -165,6 +207,40 @@ impl Op {
                 r.output_types(&types)
             }
             Op::External(e) => Ok(e.out_types.clone()),
+            Op::Join => join::join_output_types(inputs),
+            Op::Split(n) => {
+                want(3)?;
+                join::split_output_types(*n, inputs)
+            }
+            Op::Alloc => alloc::alloc_output_types(inputs),
+            Op::ARange(d) => {
+                want(3)?;
+                arange::arange_output_types(*d, &types)
+            }
+            Op::Eye(d) => {
+                want(3)?;
+                eye::eye_output_types(*d, &types)
+            }
+            Op::Repeat(axis) => {
+                want(2)?;
+                repeat::repeat_output_types(*axis, inputs)
+            }
+            Op::Rebroadcast(r) => {
+                want(1)?;
+                r.output_types(&types)
+            }
+            Op::MaxAndArgmax(m) => {
+                want(1)?;
+                m.output_types(&types)
+            }
+            Op::BatchedDot => {
+                want(2)?;
+                batched_dot::batched_dot_output_types(&types)
+            }
+            Op::Nonzero => {
+                want(1)?;
+                nonzero::nonzero_output_types(&types)
+            }
         }
     }
 
@@ -200,6 +276,18 @@ impl Op {
             Op::Dot => one(blas::dot_perform(inputs[0], inputs[1], out_dtype)?),
             Op::Reduce(r) => one(r.perform(inputs[0])?),
             Op::External(e) => e.imp.perform(inputs, out_types, checked),
+            Op::Join => one(join::join_perform(inputs, out_dtype)?),
+            Op::Split(n) => join::split_perform(*n, inputs),
+            Op::Alloc => one(alloc::alloc_perform(inputs)?),
+            Op::ARange(d) => one(arange::arange_perform(*d, inputs)?),
+            Op::Eye(d) => one(eye::eye_perform(*d, inputs)?),
+            Op::Repeat(axis) => one(repeat::repeat_perform(*axis, inputs)?),
+            Op::Rebroadcast(r) => one(r.perform(inputs[0])?),
+            Op::MaxAndArgmax(m) => m.perform(inputs[0]),
+            Op::BatchedDot => one(batched_dot::batched_dot_perform(
+                inputs[0], inputs[1], out_dtype,
+            )?),
+            Op::Nonzero => one(nonzero::nonzero_perform(inputs[0])?),
         }
     }
 
@@ -215,7 +303,8 @@ impl Op {
                 | Op::ScalarFromTensor
                 | Op::ViewOp
                 | Op::Reshape(_)
-                | Op::Flatten(_),
+                | Op::Flatten(_)
+                | Op::Rebroadcast(_),
                 0,
             ) => Some(0),
             _ => None,
@@ -247,7 +336,12 @@ impl Op {
     }
 
     /// Whether constant folding may evaluate this op at compile time.
+    /// `Alloc` is not folded (as in Theano): its output is a fresh buffer
+    /// that would otherwise become a large constant copied at every call.
     pub fn is_foldable(&self) -> bool {
-        !matches!(self, Op::DeepCopy | Op::ViewOp | Op::External(_))
+        !matches!(
+            self,
+            Op::DeepCopy | Op::ViewOp | Op::External(_) | Op::Alloc
+        )
     }
 }

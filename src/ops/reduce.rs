@@ -1,4 +1,5 @@
-//! Reductions over axes: Sum, Prod, Mean, Max, Min (Theano's CAReduce family).
+//! Reductions over axes: Sum, Prod, Mean, Max, Min, All, Any (Theano's
+//! CAReduce family). All and Any give bool; their gradient is zero.
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -14,6 +15,10 @@ pub enum ReduceKind {
     Mean,
     Max,
     Min,
+    /// Logical and (bool output; non-bool inputs count as `x != 0`).
+    All,
+    /// Logical or (bool output; non-bool inputs count as `x != 0`).
+    Any,
 }
 
 /// A reduction over `axis` (all axes when `None`).
@@ -48,6 +53,7 @@ impl Reduce {
                 }
             }
             ReduceKind::Max | ReduceKind::Min => input,
+            ReduceKind::All | ReduceKind::Any => DType::Bool,
         }
     }
 
@@ -72,6 +78,23 @@ impl Reduce {
             ReduceKind::Mean => format!("Mean{{{}}}", axis.trim_end_matches(", ")),
             ReduceKind::Max => format!("Max{{{}}}", axis.trim_end_matches(", ")),
             ReduceKind::Min => format!("Min{{{}}}", axis.trim_end_matches(", ")),
+            ReduceKind::All | ReduceKind::Any => {
+                let kind = if self.kind == ReduceKind::All {
+                    "All"
+                } else {
+                    "Any"
+                };
+                match &self.axis {
+                    None => kind.to_string(),
+                    Some(a) => format!(
+                        "{kind}{{{}}}",
+                        a.iter()
+                            .map(|d| d.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            }
         }
     }
 
@@ -133,6 +156,7 @@ impl Reduce {
         let acc = match self.kind {
             ReduceKind::Max | ReduceKind::Min => x.dtype,
             ReduceKind::Mean => DType::Float64,
+            ReduceKind::All | ReduceKind::Any => DType::Bool,
             _ if x.dtype.is_discrete() => Reduce::acc_dtype(x.dtype),
             _ => DType::Float64,
         };
@@ -140,7 +164,7 @@ impl Reduce {
         let result = with_dtype!(acc, T => {
             let values = read_all::<T>(&xa)?;
             let init = match self.kind {
-                ReduceKind::Prod => T::one(),
+                ReduceKind::Prod | ReduceKind::All => T::one(),
                 _ => T::zero(),
             };
             let mut accs = vec![init; out_size];
@@ -159,7 +183,8 @@ impl Reduce {
                 }
                 *a = match kind {
                     ReduceKind::Sum | ReduceKind::Mean => a.add(v),
-                    ReduceKind::Prod => a.mul(v),
+                    ReduceKind::Prod | ReduceKind::All => a.mul(v),
+                    ReduceKind::Any => if v > *a { v } else { *a },
                     ReduceKind::Max => if v.is_nan() || v > *a { v } else { *a },
                     ReduceKind::Min => if v.is_nan() || v < *a { v } else { *a },
                 };

@@ -6,6 +6,7 @@ mod errors;
 mod filter;
 mod function;
 pub mod pyop;
+mod structure;
 mod variable;
 
 use pyo3::prelude::*;
@@ -63,6 +64,19 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(variable::apply_op_state, m)?)?;
     m.add_function(wrap_pyfunction!(function::debugprint_vars, m)?)?;
     m.add_function(wrap_pyfunction!(function::pp, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::join, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::split, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::alloc, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::fill, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::arange, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::eye, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::repeat, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::rebroadcast, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::max_and_argmax, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::reduce_logical, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::batched_dot, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::shape_padaxis, m)?)?;
+    m.add_function(wrap_pyfunction!(structure::nonzero, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_unavailable_reason, m)?)?;
     config::register(m)?;

@@ -322,7 +322,7 @@ pub fn literal_dtype(value: &Bound<'_, PyAny>) -> PyResult<&'static str> {
 }
 
 /// Pads inputs on the left with broadcastable axes to a common ndim.
-fn align(inputs: Vec<VarRef>) -> PyResult<Vec<VarRef>> {
+pub(crate) fn align(inputs: Vec<VarRef>) -> PyResult<Vec<VarRef>> {
     let nd = inputs.iter().map(|v| v.ty.ndim()).max().unwrap_or(0);
     inputs
         .into_iter()

@@ -3,6 +3,9 @@
 from . import nnet
 from .basic import *  # noqa: F401,F403
 from .basic import _PREFIX, _PATTERNS  # noqa: F401
+from .products import *  # noqa: F401,F403
+from .reduction import *  # noqa: F401,F403
+from .structure import *  # noqa: F401,F403
 from .type import ScalarType, TensorType
 from .var import ScalarVariable, TensorConstant, TensorSharedVariable, TensorVariable, as_tensor_variable
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins as _builtins
 import numbers
 
 from .. import _core
@@ -213,8 +214,17 @@ def min(x, axis=None, keepdims=False):
 
 
 def dot(a, b):
-    """Matrix/vector product (NumPy's dot for 1-d and 2-d operands)."""
-    return wrap(_core.dot(as_tensor_variable(a), as_tensor_variable(b)))
+    """NumPy's dot: a product with a scalar is elementwise; vectors and
+    matrices use the `dot` op; beyond 2-d it is a tensordot over the last
+    axis of `a` and the second-to-last of `b`."""
+    a, b = as_tensor_variable(a), as_tensor_variable(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.ndim > 2 or b.ndim > 2:
+        from .products import tensordot
+
+        return tensordot(a, b, [[a.ndim - 1], [_builtins.max(0, b.ndim - 2)]])
+    return wrap(_core.dot(a, b))
 
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["TensorVariable"]

@@ -237,6 +237,51 @@ class _TensorMethods:
     def __matmul__(self, other):
         return self.dot(other)
 
+    def argmax(self, axis=None, keepdims=False):
+        from . import reduction
+
+        return reduction.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        from . import reduction
+
+        return reduction.argmin(self, axis=axis, keepdims=keepdims)
+
+    def all(self, axis=None, keepdims=False):
+        from . import reduction
+
+        return reduction.all(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis=None, keepdims=False):
+        from . import reduction
+
+        return reduction.any(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False, corrected=False):
+        from . import reduction
+
+        return reduction.var(self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
+
+    def std(self, axis=None, ddof=0, keepdims=False, corrected=False):
+        from . import reduction
+
+        return reduction.std(self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
+
+    def norm(self, L, axis=None, keepdims=False):
+        from . import reduction
+
+        return reduction.norm(self, L, axis=axis, keepdims=keepdims)
+
+    def nonzero(self, return_matrix=False):
+        from . import structure
+
+        return structure.nonzero(self, return_matrix=return_matrix)
+
+    def repeat(self, repeats, axis=None):
+        from . import structure
+
+        return structure.repeat(self, repeats, axis=axis)
+
     def transfer(self, target):
         """Moves the value to `target`: 'cpu' is the host (where it already is)."""
         if target == "cpu":
