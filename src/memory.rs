@@ -142,6 +142,10 @@ impl Element for f32 {}
 impl Element for f64 {}
 
 fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
+    if bytes.len() < std::mem::size_of::<T>() {
+        // An empty storage's slice may point anywhere (even misaligned).
+        return &[];
+    }
     let size = std::mem::size_of::<T>();
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
@@ -154,6 +158,9 @@ fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
 }
 
 fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
+    if bytes.len() < std::mem::size_of::<T>() {
+        return &mut [];
+    }
     let size = std::mem::size_of::<T>();
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
