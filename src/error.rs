@@ -35,6 +35,12 @@ pub enum Error {
     /// An allocation failed (Python `MemoryError`).
     #[error("{0}")]
     Memory(String),
+    /// `grad` asked for a variable the cost does not depend on (`DisconnectedInputError`).
+    #[error("{0}")]
+    DisconnectedInput(String),
+    /// `grad` met an undefined or unimplemented gradient (`NullTypeGradError`).
+    #[error("{0}")]
+    NullTypeGrad(String),
 }
 
 impl Error {
@@ -52,6 +58,8 @@ impl Error {
             Error::Generic(m) => Error::Generic(wrap(m)),
             Error::NotImplemented(m) => Error::NotImplemented(wrap(m)),
             Error::Memory(m) => Error::Memory(wrap(m)),
+            Error::DisconnectedInput(m) => Error::DisconnectedInput(wrap(m)),
+            Error::NullTypeGrad(m) => Error::NullTypeGrad(wrap(m)),
         }
     }
 
@@ -69,6 +77,8 @@ impl Error {
             Error::Generic(m) => Error::Generic(wrap(m)),
             Error::NotImplemented(m) => Error::NotImplemented(wrap(m)),
             Error::Memory(m) => Error::Memory(wrap(m)),
+            Error::DisconnectedInput(m) => Error::DisconnectedInput(wrap(m)),
+            Error::NullTypeGrad(m) => Error::NullTypeGrad(wrap(m)),
         }
     }
 }

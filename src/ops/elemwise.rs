@@ -4,7 +4,9 @@
 use crate::dtype::{self, DType};
 use crate::error::{Error, Result};
 use crate::memory::Tensor;
-use crate::ops::scalar::{Prim, cast_tensor, convert, map1, map2, map3};
+use crate::ops::scalar::{
+    Prim, broadcast_copy, broadcast_shapes, cast_tensor, convert, map1, map2, map3,
+};
 use crate::types::{Broadcastable, TensorType, Type};
 use crate::with_dtype;
 
@@ -43,6 +45,8 @@ pub enum ScalarOp {
     /// `switch(cond, a, b)`.
     Switch,
     Cast(DType),
+    /// `second(a, b)` (Theano's `fill`): `b` broadcast to the shape of `a`.
+    Second,
 }
 
 impl ScalarOp {
@@ -80,12 +84,13 @@ impl ScalarOp {
             ScalarOp::Invert => "invert".into(),
             ScalarOp::Switch => "switch".into(),
             ScalarOp::Cast(d) => format!("Cast{{{d}}}"),
+            ScalarOp::Second => "second".into(),
         }
     }
 
     /// Parses Theano's name (as the Python layer spells it).
     pub fn parse(name: &str) -> Result<ScalarOp> {
-        const ALL: [ScalarOp; 30] = [
+        const ALL: [ScalarOp; 31] = [
             ScalarOp::Add,
             ScalarOp::Sub,
             ScalarOp::Mul,
@@ -116,6 +121,7 @@ impl ScalarOp {
             ScalarOp::Sigmoid,
             ScalarOp::Invert,
             ScalarOp::Switch,
+            ScalarOp::Second,
         ];
         ALL.iter()
             .copied()
@@ -173,6 +179,7 @@ impl ScalarOp {
                 d
             }
             Switch => dtype::arithmetic_upcast(&inputs[1..]),
+            Second => inputs[1],
             _ => dtype::arithmetic_upcast(inputs),
         })
     }
@@ -253,6 +260,9 @@ impl Elemwise {
             let b = cast_tensor(inputs[2], out_dtype)?;
             return with_dtype!(out_dtype, T => map3::<T, T>(&cond, &a, &b, out_dtype, |c, x, y| if c != T::zero() { x } else { y }));
         }
+        if op == ScalarOp::Second {
+            return second(inputs[0], inputs[1], out_dtype);
+        }
         let compute = op.compute_dtype(&in_dtypes, out_dtype);
         let result = if in_dtypes.iter().all(|&d| d == compute) {
             // The common case after canonicalization: no input needs a cast.
@@ -282,6 +292,16 @@ impl Elemwise {
             Ok(result)
         }
     }
+}
+
+/// `b` broadcast to the common shape of `a` and `b` (only `a`'s shape is read).
+fn second(a: &Tensor, b: &Tensor, out_dtype: DType) -> Result<Tensor> {
+    let shape = broadcast_shapes(&[&a.shape, &b.shape])?;
+    let b = cast_tensor(b, out_dtype)?;
+    with_dtype!(out_dtype, T => {
+        let values = broadcast_copy::<T>(&b, &shape)?;
+        Tensor::from_slice(out_dtype, &shape, &values)
+    })
 }
 
 fn bool_of(b: bool) -> u8 {

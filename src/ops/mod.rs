@@ -2,8 +2,13 @@
 //! variant names itself as Theano does, infers its output types, computes its
 //! value on the CPU and declares which outputs are views of which inputs.
 
+pub mod advanced_subtensor;
 pub mod blas;
 pub mod elemwise;
+pub mod elemwise_grad;
+pub mod grad;
+pub mod inc_subtensor;
+pub mod indexing;
 pub mod reduce;
 pub mod scalar;
 pub mod shape;
@@ -14,7 +19,11 @@ use crate::error::{Error, Result};
 use crate::memory::Tensor;
 use crate::types::{TensorType, Type};
 
+pub use advanced_subtensor::{
+    AdvIdx, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
+};
 pub use elemwise::{Elemwise, ScalarOp};
+pub use inc_subtensor::IncSubtensor;
 pub use reduce::{Reduce, ReduceKind};
 pub use shape::DimShuffle;
 pub use subtensor::{IdxEntry, Subtensor};
@@ -54,6 +63,18 @@ pub enum Op {
     /// `dot` of vectors and matrices.
     Dot,
     Reduce(Reduce),
+    /// `set_subtensor`/`inc_subtensor` on basic indexing.
+    IncSubtensor(IncSubtensor),
+    /// `x[ivec]` along the first axis.
+    AdvancedSubtensor1,
+    AdvancedIncSubtensor1(AdvancedIncSubtensor1),
+    /// NumPy advanced indexing (integer arrays, boolean masks, slices).
+    AdvancedSubtensor(AdvancedSubtensor),
+    AdvancedIncSubtensor(AdvancedIncSubtensor),
+    /// Its input, with a zero gradient (`theano.gradient.zero_grad`).
+    ZeroGrad,
+    /// Its input, with no gradient path (`theano.gradient.disconnected_grad`).
+    DisconnectedGrad,
 }
 
 impl Op {
@@ -74,6 +95,13 @@ impl Op {
             Op::MakeVector(d) => format!("MakeVector{{dtype='{d}'}}"),
             Op::Dot => "dot".into(),
             Op::Reduce(r) => r.name(first_input.map(|t| t.dtype()).unwrap_or(DType::Float64)),
+            Op::IncSubtensor(i) => i.name(),
+            Op::AdvancedSubtensor1 => "AdvancedSubtensor1".into(),
+            Op::AdvancedIncSubtensor1(i) => i.name(),
+            Op::AdvancedSubtensor(a) => a.name(),
+            Op::AdvancedIncSubtensor(a) => a.name(),
+            Op::ZeroGrad => "ZeroGrad".into(),
+            Op::DisconnectedGrad => "DisconnectedGrad".into(),
         }
     }
 
@@ -157,6 +185,18 @@ impl Op {
                 want(1)?;
                 r.output_types(&types)
             }
+            Op::IncSubtensor(i) => i.output_types(&types),
+            Op::AdvancedSubtensor1 => {
+                want(2)?;
+                advanced_subtensor::subtensor1_output_types(&types)
+            }
+            Op::AdvancedIncSubtensor1(i) => i.output_types(&types),
+            Op::AdvancedSubtensor(a) => a.output_types(&types),
+            Op::AdvancedIncSubtensor(a) => a.output_types(&types),
+            Op::ZeroGrad | Op::DisconnectedGrad => {
+                want(1)?;
+                Ok(vec![types[0].clone()])
+            }
         }
     }
 
@@ -180,6 +220,14 @@ impl Op {
             Op::MakeVector(d) => one(shape::make_vector_perform(*d, inputs)?),
             Op::Dot => one(blas::dot_perform(inputs[0], inputs[1], out_dtype)?),
             Op::Reduce(r) => one(r.perform(inputs[0])?),
+            Op::IncSubtensor(i) => one(i.perform(inputs)?),
+            Op::AdvancedSubtensor1 => one(advanced_subtensor::subtensor1_perform(
+                inputs[0], inputs[1],
+            )?),
+            Op::AdvancedIncSubtensor1(i) => one(i.perform(inputs)?),
+            Op::AdvancedSubtensor(a) => one(a.perform(inputs)?),
+            Op::AdvancedIncSubtensor(a) => one(a.perform(inputs)?),
+            Op::ZeroGrad | Op::DisconnectedGrad => one(inputs[0].clone()),
         }
     }
 
@@ -192,7 +240,9 @@ impl Op {
                 | Op::ScalarFromTensor
                 | Op::ViewOp
                 | Op::Reshape(_)
-                | Op::Flatten(_),
+                | Op::Flatten(_)
+                | Op::ZeroGrad
+                | Op::DisconnectedGrad,
                 0,
             ) => Some(0),
             _ => None,

@@ -21,6 +21,19 @@ pyo3::create_exception!(
     "A graph root that is neither an input, a shared variable nor a constant."
 );
 
+pyo3::create_exception!(
+    _core,
+    DisconnectedInputError,
+    PyValueError,
+    "`grad` was asked for a variable that the cost does not depend on."
+);
+pyo3::create_exception!(
+    _core,
+    NullTypeGradError,
+    PyTypeError,
+    "`grad` met a gradient that is undefined or not implemented."
+);
+
 /// Converts a core error into the Python exception of its kind.
 pub fn to_pyerr(e: Error) -> PyErr {
     match e {
@@ -34,6 +47,8 @@ pub fn to_pyerr(e: Error) -> PyErr {
         Error::Generic(m) => PyException::new_err(m),
         Error::NotImplemented(m) => PyNotImplementedError::new_err(m),
         Error::Memory(m) => PyMemoryError::new_err(m),
+        Error::DisconnectedInput(m) => DisconnectedInputError::new_err(m),
+        Error::NullTypeGrad(m) => NullTypeGradError::new_err(m),
     }
 }
 

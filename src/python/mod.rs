@@ -5,6 +5,7 @@ mod config;
 mod errors;
 mod filter;
 mod function;
+mod gradient;
 mod variable;
 
 use pyo3::prelude::*;
@@ -30,6 +31,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "MissingInputError",
         py.get_type::<errors::MissingInputError>(),
     )?;
+    m.add(
+        "DisconnectedInputError",
+        py.get_type::<errors::DisconnectedInputError>(),
+    )?;
+    m.add(
+        "NullTypeGradError",
+        py.get_type::<errors::NullTypeGradError>(),
+    )?;
     m.add_class::<variable::Var>()?;
     m.add_class::<function::PyFunction>()?;
     m.add_class::<buffers::StorageGuard>()?;
@@ -50,6 +59,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(variable::shared, m)?)?;
     m.add_function(wrap_pyfunction!(variable::upcast, m)?)?;
     m.add_function(wrap_pyfunction!(variable::clone_replace, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::advanced_subtensor, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::advanced_subtensor1, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::take, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::inc_subtensor, m)?)?;
+    m.add_function(wrap_pyfunction!(gradient::grad, m)?)?;
+    m.add_function(wrap_pyfunction!(gradient::zero_grad, m)?)?;
+    m.add_function(wrap_pyfunction!(gradient::disconnected_grad, m)?)?;
     m.add_function(wrap_pyfunction!(function::debugprint_vars, m)?)?;
     m.add_function(wrap_pyfunction!(function::pp, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
