@@ -485,3 +485,135 @@ pub fn grad(cost: Option<&VarRef>, wrt: &[VarRef], opts: &GradOptions) -> Result
     }
     Ok(GradResult { grads, warnings })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OnUnusedInput;
+    use crate::dtype::DType;
+    use crate::function::{CompileRequest, Function, InputSpec, OutputSpec};
+    use crate::graph::Variable;
+    use crate::memory::Tensor;
+    use crate::ops::scalar::read_all;
+    use crate::rewrite::Mode;
+    use crate::types::{TensorType, Type};
+
+    fn vector(name: &str) -> VarRef {
+        Variable::input(
+            Type::Tensor(TensorType::new(DType::Float64, &[false])),
+            Some(name.into()),
+        )
+    }
+
+    fn run(inputs: &[VarRef], outputs: &[VarRef], values: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let req = CompileRequest {
+            inputs: inputs
+                .iter()
+                .map(|v| InputSpec {
+                    var: v.clone(),
+                    borrow: false,
+                    update: None,
+                })
+                .collect(),
+            outputs: outputs
+                .iter()
+                .map(|v| OutputSpec {
+                    var: v.clone(),
+                    borrow: false,
+                })
+                .collect(),
+            updates: vec![],
+            givens: vec![],
+            no_default_updates: HashSet::new(),
+            all_defaults_off: false,
+            rebuild_strict: true,
+            on_unused_input: OnUnusedInput::Ignore,
+            mode: Mode::FastRun,
+        };
+        let f = Function::compile(&req).unwrap();
+        let args: Vec<Tensor> = values
+            .iter()
+            .map(|v| Tensor::from_slice(DType::Float64, &[v.len()], v).unwrap())
+            .collect();
+        f.call(&args, true)
+            .unwrap()
+            .outputs
+            .iter()
+            .map(|t| read_all::<f64>(t).unwrap())
+            .collect()
+    }
+
+    fn one(result: GradResult) -> VarRef {
+        match result.grads.into_iter().next() {
+            Some(GradOut::Var(v)) => v,
+            _ => panic!("expected a gradient variable"),
+        }
+    }
+
+    #[test]
+    fn the_gradient_of_a_sum_of_products_adds_both_paths() {
+        let x = vector("x");
+        let y = vector("y");
+        let cost = build::sum(
+            &build::mul(&x, &build::add(&x, &y).unwrap()).unwrap(),
+            &[0],
+            false,
+        )
+        .unwrap();
+        let g = one(grad(
+            Some(&cost),
+            std::slice::from_ref(&x),
+            &GradOptions::default(),
+        )
+        .unwrap());
+        let out = run(&[x, y], &[g], &[vec![1.0, 2.0], vec![10.0, 20.0]]);
+        // d/dx sum(x * (x + y)) = 2x + y
+        assert_eq!(out[0], vec![12.0, 24.0]);
+    }
+
+    #[test]
+    fn a_disconnected_input_is_an_error_unless_ignored() {
+        let x = vector("x");
+        let y = vector("y");
+        let cost = build::sum(&x, &[0], false).unwrap();
+        let err = grad(
+            Some(&cost),
+            std::slice::from_ref(&y),
+            &GradOptions::default(),
+        )
+        .err()
+        .unwrap();
+        assert!(matches!(err, Error::DisconnectedInput(_)));
+        let opts = GradOptions {
+            disconnected_inputs: DisconnectedInputs::Warn,
+            return_disconnected: ReturnDisconnected::None,
+            ..GradOptions::default()
+        };
+        let r = grad(Some(&cost), &[y], &opts).unwrap();
+        assert!(matches!(r.grads[0], GradOut::None));
+        assert_eq!(r.warnings.len(), 1);
+    }
+
+    #[test]
+    fn consider_constant_cuts_the_path_through_a_variable() {
+        let x = vector("x");
+        let h = build::mul(&x, &x).unwrap();
+        let cost = build::sum(&build::mul(&h, &x).unwrap(), &[0], false).unwrap();
+        let opts = GradOptions {
+            consider_constant: vec![h],
+            ..GradOptions::default()
+        };
+        let g = one(grad(Some(&cost), std::slice::from_ref(&x), &opts).unwrap());
+        let out = run(&[x], &[g], &[vec![3.0]]);
+        assert_eq!(out[0], vec![9.0]);
+    }
+
+    #[test]
+    fn a_vector_cost_is_a_type_error() {
+        let x = vector("x");
+        let err = grad(Some(&x), std::slice::from_ref(&x), &GradOptions::default())
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::Type(m) if m.contains("cost must be a scalar")));
+    }
+}
