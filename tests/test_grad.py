@@ -528,6 +528,17 @@ def test_shared_and_intermediate_variables_can_be_differentiated(rng):
     np.testing.assert_allclose(rW, np.outer(xv, 2 * hv))
 
 
+def test_lop_left_multiplies_the_jacobian(rng):
+    x = T.vector("x")
+    W = T.matrix("W")
+    v = T.vector("v")
+    y = T.dot(W, x)
+    gx = T.Lop(y, x, v)
+    Wv, xv, vv = _rand(rng, 2, 3), _rand(rng, 3), _rand(rng, 2)
+    np.testing.assert_allclose(th.function([W, x, v], gx, on_unused_input="ignore")(Wv, xv, vv), vv.dot(Wv))
+    assert isinstance(gradient.Lop([y], [x, W], [v]), list)
+
+
 def test_the_gradient_of_the_cost_with_respect_to_itself_is_one():
     x = T.scalar("x")
     c = x * 2

@@ -18,7 +18,7 @@ from . import _core
 from ._core import DisconnectedInputError, NullTypeGradError
 from .graph import wrap
 
-__all__ = ["DisconnectedInputError", "DisconnectedType", "GradientError", "NullType", "NullTypeGradError",
+__all__ = ["DisconnectedInputError", "Lop", "DisconnectedType", "GradientError", "NullType", "NullTypeGradError",
            "consider_constant", "disconnected_grad", "disconnected_type", "grad", "grad_not_implemented",
            "grad_undefined", "numeric_grad", "verify_grad", "zero_grad"]
 
@@ -202,6 +202,30 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
     if using_list:
         return rval
     return rval[0]
+
+
+def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"):
+    """The L-operator: `eval_points` (one per expression of `f`) left-multiplied
+    by the Jacobian of `f` with respect to `wrt` (vᵀ·J), by back-propagating
+    `eval_points` as known gradients."""
+    if not isinstance(eval_points, (list, tuple)):
+        eval_points = [eval_points]
+    using_list = isinstance(wrt, list)
+    using_tuple = isinstance(wrt, tuple)
+    f = list(f) if isinstance(f, (list, tuple)) else [f]
+    if len(f) != len(eval_points):
+        raise ValueError("Lop: %d expressions but %d evaluation points" % (len(f), len(eval_points)))
+    from .tensor.var import as_tensor_variable
+
+    known = [(fi, as_tensor_variable(e)) for fi, e in zip(f, eval_points)]
+    wrt_list = list(wrt) if (using_list or using_tuple) else [wrt]
+    ret = grad(None, wrt_list, consider_constant=consider_constant, disconnected_inputs=disconnected_inputs,
+               known_grads=known)
+    if using_tuple:
+        return tuple(ret)
+    if using_list:
+        return ret
+    return ret[0]
 
 
 # -- verify_grad ------------------------------------------------------------------
