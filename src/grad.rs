@@ -11,6 +11,8 @@
 //!    terms its consumers gave it (cast to its float dtype); the node's rule
 //!    (`ops::grad::op_grad`) turns the output gradients into one term per
 //!    input. Undefined gradients propagate to every input connected to them.
+//!    A node whose only outputs on the path are integer-valued gives zeros
+//!    without asking its rule (argmax, shapes, casts to int: SPEC §6).
 //! 4. Report each `wrt`'s gradient: a disconnected one raises, warns or is
 //!    zeros per the flags; an undefined one raises `NullTypeGradError`.
 
@@ -408,6 +410,20 @@ pub fn grad(cost: Option<&VarRef>, wrt: &[VarRef], opts: &GradOptions) -> Result
                     }
                 })
                 .collect()
+        } else if (0..n_out)
+            .all(|o| !out_connected[o] || app.output(o).is_none_or(|v| v.ty.dtype().is_discrete()))
+        {
+            // Only integer-valued outputs reach the cost (argmax, shapes,
+            // casts to int...): the gradient is zero, whatever the op.
+            let mut zeros = Vec::with_capacity(app.inputs.len());
+            for (ipt, &c) in app.inputs.iter().zip(&in_connected) {
+                zeros.push(if c && build::is_tensor(ipt) {
+                    Grad::Var(build::float_zeros_like(ipt)?)
+                } else {
+                    Grad::Disconnected
+                });
+            }
+            zeros
         } else {
             // Output gradients in their outputs' float dtypes.
             let mut cast_grads = Vec::with_capacity(n_out);
