@@ -47,6 +47,12 @@ pub enum Error {
     /// An exception raised by user code; the message is context to add to it.
     #[error("{1}")]
     External(ExternalError, String),
+    /// `grad` asked for a variable the cost does not depend on (`DisconnectedInputError`).
+    #[error("{0}")]
+    DisconnectedInput(String),
+    /// `grad` met an undefined or unimplemented gradient (`NullTypeGradError`).
+    #[error("{0}")]
+    NullTypeGrad(String),
 }
 
 impl Error {
@@ -68,6 +74,8 @@ impl Error {
             Error::BadViewMap(m) => Error::BadViewMap(f(m)),
             Error::BadOptimization(m) => Error::BadOptimization(f(m)),
             Error::External(e, m) => Error::External(e, f(m)),
+            Error::DisconnectedInput(m) => Error::DisconnectedInput(f(m)),
+            Error::NullTypeGrad(m) => Error::NullTypeGrad(f(m)),
         }
     }
 

@@ -16,6 +16,12 @@ fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
+/// The id the next variable or node will get: everything made from now on
+/// has an id at least this large.
+pub fn id_watermark() -> u64 {
+    NEXT_ID.load(Ordering::Relaxed)
+}
+
 /// Shared handle to a variable; variables compare by identity (their id).
 pub type VarRef = Arc<Variable>;
 
@@ -54,6 +60,10 @@ impl Apply {
             .get()
             .map(|v| v.iter().filter_map(|w| w.upgrade()).collect())
             .unwrap_or_default()
+    }
+    /// Output `i`, if it is still alive.
+    pub fn output(&self, i: usize) -> Option<VarRef> {
+        self.outputs.get()?.get(i)?.upgrade()
     }
     pub fn n_outputs(&self) -> usize {
         self.outputs.get().map(|v| v.len()).unwrap_or(0)

@@ -6,11 +6,13 @@
 //! memory ([`memory`]) and printing ([`printing`]). The Python bindings live
 //! in `python/` behind the `python` feature.
 
+pub mod build;
 pub mod config;
 pub mod cuda;
 pub mod dtype;
 pub mod error;
 pub mod function;
+pub mod grad;
 pub mod graph;
 pub mod memory;
 pub mod ops;

@@ -264,8 +264,8 @@ impl Element for f32 {}
 impl Element for f64 {}
 
 fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
-    if bytes.is_empty() {
-        // An empty storage's slice has a dangling pointer aligned for u8 only.
+    if bytes.len() < std::mem::size_of::<T>() {
+        // An empty storage's slice may point anywhere (even misaligned).
         return &[];
     }
     let size = std::mem::size_of::<T>();
@@ -280,7 +280,7 @@ fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
 }
 
 fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
-    if bytes.is_empty() {
+    if bytes.len() < std::mem::size_of::<T>() {
         return &mut [];
     }
     let size = std::mem::size_of::<T>();

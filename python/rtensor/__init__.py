@@ -11,13 +11,15 @@ from .configparser import change_flags, config  # first: loads RTENSOR_FLAGS and
 
 from . import cuda, gof, printing, scalar, tensor  # noqa: E402
 from . import compile  # noqa: E402
+from . import gradient  # noqa: E402
 from ._core import MissingInputError, UnusedInputError  # noqa: E402
 from .compile import In, Out, SharedVariable, clone, function, shared  # noqa: E402
+from .gradient import grad  # noqa: E402
 from .graph import Apply, Op, Variable  # noqa: E402
 from .printing import debugprint, pp  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["Apply", "In", "Op", "MissingInputError", "Out", "SharedVariable", "UnusedInputError", "Variable",
-           "change_flags", "compile", "config", "cuda", "debugprint", "function", "gof", "pp", "printing",
+           "change_flags", "compile", "config", "cuda", "debugprint", "function", "gof", "grad", "gradient", "pp", "printing",
            "scalar", "shared", "tensor"]

@@ -92,7 +92,7 @@ impl ScalarOp {
 
     /// Parses Theano's name (as the Python layer spells it).
     pub fn parse(name: &str) -> Result<ScalarOp> {
-        const ALL: [ScalarOp; 30] = [
+        const ALL: [ScalarOp; 31] = [
             ScalarOp::Add,
             ScalarOp::Sub,
             ScalarOp::Mul,
@@ -123,6 +123,7 @@ impl ScalarOp {
             ScalarOp::Sigmoid,
             ScalarOp::Invert,
             ScalarOp::Switch,
+            ScalarOp::Second,
         ];
         ALL.iter()
             .copied()
@@ -262,12 +263,7 @@ impl Elemwise {
             return with_dtype!(out_dtype, T => map3::<T, T>(&cond, &a, &b, out_dtype, |c, x, y| if c != T::zero() { x } else { y }));
         }
         if op == ScalarOp::Second {
-            let b = cast_tensor(inputs[1], out_dtype)?;
-            let shape = broadcast_shapes(&[&inputs[0].shape, &b.shape])?;
-            return with_dtype!(out_dtype, T => {
-                let values = broadcast_copy::<T>(&b, &shape)?;
-                Tensor::from_slice(out_dtype, &shape, &values)
-            });
+            return second(inputs[0], inputs[1], out_dtype);
         }
         let compute = op.compute_dtype(&in_dtypes, out_dtype);
         let result = if in_dtypes.iter().all(|&d| d == compute) {
@@ -298,6 +294,16 @@ impl Elemwise {
             Ok(result)
         }
     }
+}
+
+/// `b` broadcast to the common shape of `a` and `b` (only `a`'s shape is read).
+fn second(a: &Tensor, b: &Tensor, out_dtype: DType) -> Result<Tensor> {
+    let shape = broadcast_shapes(&[&a.shape, &b.shape])?;
+    let b = cast_tensor(b, out_dtype)?;
+    with_dtype!(out_dtype, T => {
+        let values = broadcast_copy::<T>(&b, &shape)?;
+        Tensor::from_slice(out_dtype, &shape, &values)
+    })
 }
 
 fn bool_of(b: bool) -> u8 {

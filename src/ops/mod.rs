@@ -2,6 +2,7 @@
 //! variant names itself as Theano does, infers its output types, computes its
 //! value on the CPU and declares which outputs are views of which inputs.
 
+pub mod advanced_subtensor;
 pub mod alloc;
 pub mod arange;
 pub mod argmax;
@@ -9,8 +10,12 @@ pub mod axis;
 pub mod batched_dot;
 pub mod blas;
 pub mod elemwise;
+pub mod elemwise_grad;
 pub mod external;
 pub mod eye;
+pub mod grad;
+pub mod inc_subtensor;
+pub mod indexing;
 pub mod join;
 pub mod nonzero;
 pub mod rebroadcast;
@@ -25,9 +30,13 @@ use crate::error::{Error, Result};
 use crate::memory::Tensor;
 use crate::types::{TensorType, Type};
 
+pub use advanced_subtensor::{
+    AdvIdx, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
+};
 pub use argmax::MaxAndArgmax;
 pub use elemwise::{Elemwise, ScalarOp};
 pub use external::{ExternalImpl, ExternalOp};
+pub use inc_subtensor::IncSubtensor;
 pub use rebroadcast::Rebroadcast;
 pub use reduce::{Reduce, ReduceKind};
 pub use shape::DimShuffle;
@@ -92,6 +101,18 @@ pub enum Op {
     BatchedDot,
     /// Indices of the non-zero elements, an (ndim, count) int64 matrix.
     Nonzero,
+    /// `set_subtensor`/`inc_subtensor` on basic indexing.
+    IncSubtensor(IncSubtensor),
+    /// `x[ivec]` along the first axis.
+    AdvancedSubtensor1,
+    AdvancedIncSubtensor1(AdvancedIncSubtensor1),
+    /// NumPy advanced indexing (integer arrays, boolean masks, slices).
+    AdvancedSubtensor(AdvancedSubtensor),
+    AdvancedIncSubtensor(AdvancedIncSubtensor),
+    /// Its input, with a zero gradient (`theano.gradient.zero_grad`).
+    ZeroGrad,
+    /// Its input, with no gradient path (`theano.gradient.disconnected_grad`).
+    DisconnectedGrad,
 }
 
 impl Op {
@@ -123,6 +144,13 @@ impl Op {
             Op::MaxAndArgmax(m) => m.name(),
             Op::BatchedDot => "BatchedDot".into(),
             Op::Nonzero => "Nonzero".into(),
+            Op::IncSubtensor(i) => i.name(),
+            Op::AdvancedSubtensor1 => "AdvancedSubtensor1".into(),
+            Op::AdvancedIncSubtensor1(i) => i.name(),
+            Op::AdvancedSubtensor(a) => a.name(),
+            Op::AdvancedIncSubtensor(a) => a.name(),
+            Op::ZeroGrad => "ZeroGrad".into(),
+            Op::DisconnectedGrad => "DisconnectedGrad".into(),
         }
     }
 
@@ -241,6 +269,18 @@ impl Op {
                 want(1)?;
                 nonzero::nonzero_output_types(&types)
             }
+            Op::IncSubtensor(i) => i.output_types(&types),
+            Op::AdvancedSubtensor1 => {
+                want(2)?;
+                advanced_subtensor::subtensor1_output_types(&types)
+            }
+            Op::AdvancedIncSubtensor1(i) => i.output_types(&types),
+            Op::AdvancedSubtensor(a) => a.output_types(&types),
+            Op::AdvancedIncSubtensor(a) => a.output_types(&types),
+            Op::ZeroGrad | Op::DisconnectedGrad => {
+                want(1)?;
+                Ok(vec![types[0].clone()])
+            }
         }
     }
 
@@ -288,6 +328,14 @@ impl Op {
                 inputs[0], inputs[1], out_dtype,
             )?),
             Op::Nonzero => one(nonzero::nonzero_perform(inputs[0])?),
+            Op::IncSubtensor(i) => one(i.perform(inputs)?),
+            Op::AdvancedSubtensor1 => one(advanced_subtensor::subtensor1_perform(
+                inputs[0], inputs[1],
+            )?),
+            Op::AdvancedIncSubtensor1(i) => one(i.perform(inputs)?),
+            Op::AdvancedSubtensor(a) => one(a.perform(inputs)?),
+            Op::AdvancedIncSubtensor(a) => one(a.perform(inputs)?),
+            Op::ZeroGrad | Op::DisconnectedGrad => one(inputs[0].clone()),
         }
     }
 
@@ -304,7 +352,9 @@ impl Op {
                 | Op::ViewOp
                 | Op::Reshape(_)
                 | Op::Flatten(_)
-                | Op::Rebroadcast(_),
+                | Op::Rebroadcast(_)
+                | Op::ZeroGrad
+                | Op::DisconnectedGrad,
                 0,
             ) => Some(0),
             _ => None,

@@ -38,18 +38,7 @@ pub struct Subtensor {
 
 impl Subtensor {
     pub fn name(&self) -> String {
-        let part = |d: &Option<DType>| d.map(|d| d.name().to_string()).unwrap_or_default();
-        let entries: Vec<String> = self
-            .idx_list
-            .iter()
-            .map(|e| match e {
-                IdxEntry::Index(d) => d.name().to_string(),
-                IdxEntry::Slice { start, stop, step } => {
-                    format!("{}:{}:{}", part(start), part(stop), part(step))
-                }
-            })
-            .collect();
-        format!("Subtensor{{{}}}", entries.join(", "))
+        format!("Subtensor{{{}}}", idx_list_text(&self.idx_list))
     }
 
     pub fn output_types(&self, inputs: &[&Type]) -> Result<Vec<Type>> {
@@ -134,6 +123,51 @@ impl Subtensor {
         }
         x.view(shape, strides, offset as usize)
     }
+}
+
+/// Theano's text of an index list: `int64:int64:, int8`.
+pub fn idx_list_text(idx_list: &[IdxEntry]) -> String {
+    let part = |d: &Option<DType>| d.map(|d| d.name().to_string()).unwrap_or_default();
+    let entries: Vec<String> = idx_list
+        .iter()
+        .map(|e| match e {
+            IdxEntry::Index(d) => d.name().to_string(),
+            IdxEntry::Slice { start, stop, step } => {
+                format!("{}:{}:{}", part(start), part(stop), part(step))
+            }
+        })
+        .collect();
+    entries.join(", ")
+}
+
+/// The index values of `idx_list` read from its scalar inputs.
+pub fn raw_index(
+    idx_list: &[IdxEntry],
+    scalars: &[&Tensor],
+) -> Result<Vec<crate::ops::indexing::RawIndex>> {
+    use crate::ops::indexing::RawIndex;
+    let mut it = scalars.iter();
+    let mut next = |present: bool| -> Result<Option<i64>> {
+        if !present {
+            return Ok(None);
+        }
+        let t = it
+            .next()
+            .ok_or_else(|| Error::Runtime("missing index input".into()))?;
+        scalar_i64(t).map(Some)
+    };
+    let mut out = Vec::with_capacity(idx_list.len());
+    for e in idx_list {
+        out.push(match e {
+            IdxEntry::Index(_) => RawIndex::scalar(next(true)?.unwrap_or(0)),
+            IdxEntry::Slice { start, stop, step } => RawIndex::Slice(
+                next(start.is_some())?,
+                next(stop.is_some())?,
+                next(step.is_some())?,
+            ),
+        });
+    }
+    Ok(out)
 }
 
 /// Python's `slice.indices` for a dimension of length `n`: (first, length, step).

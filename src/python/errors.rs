@@ -45,6 +45,18 @@ pyo3::create_exception!(
     DebugModeError,
     "A rewritten graph computed a value different from the original graph's."
 );
+pyo3::create_exception!(
+    _core,
+    DisconnectedInputError,
+    PyValueError,
+    "`grad` was asked for a variable that the cost does not depend on."
+);
+pyo3::create_exception!(
+    _core,
+    NullTypeGradError,
+    PyTypeError,
+    "`grad` met a gradient that is undefined or not implemented."
+);
 
 /// Converts a core error into the Python exception of its kind.
 pub fn to_pyerr(e: Error) -> PyErr {
@@ -71,6 +83,8 @@ pub fn to_pyerr(e: Error) -> PyErr {
         Error::Generic(m) => PyException::new_err(m),
         Error::NotImplemented(m) => PyNotImplementedError::new_err(m),
         Error::Memory(m) => PyMemoryError::new_err(m),
+        Error::DisconnectedInput(m) => DisconnectedInputError::new_err(m),
+        Error::NullTypeGrad(m) => NullTypeGradError::new_err(m),
     }
 }
 

@@ -5,6 +5,7 @@ mod config;
 mod errors;
 mod filter;
 mod function;
+mod gradient;
 pub mod pyop;
 mod structure;
 mod variable;
@@ -41,6 +42,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(name, ty)?;
     }
     m.add_function(wrap_pyfunction!(pyop::apply_python_op, m)?)?;
+    m.add(
+        "DisconnectedInputError",
+        py.get_type::<errors::DisconnectedInputError>(),
+    )?;
+    m.add(
+        "NullTypeGradError",
+        py.get_type::<errors::NullTypeGradError>(),
+    )?;
     m.add_class::<variable::Var>()?;
     m.add_class::<function::PyFunction>()?;
     m.add_class::<buffers::StorageGuard>()?;
@@ -62,6 +71,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(variable::upcast, m)?)?;
     m.add_function(wrap_pyfunction!(variable::clone_replace, m)?)?;
     m.add_function(wrap_pyfunction!(variable::apply_op_state, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::advanced_subtensor, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::advanced_subtensor1, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::take, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::inc_subtensor, m)?)?;
+    m.add_function(wrap_pyfunction!(gradient::grad, m)?)?;
+    m.add_function(wrap_pyfunction!(gradient::zero_grad, m)?)?;
+    m.add_function(wrap_pyfunction!(gradient::disconnected_grad, m)?)?;
     m.add_function(wrap_pyfunction!(function::debugprint_vars, m)?)?;
     m.add_function(wrap_pyfunction!(function::pp, m)?)?;
     m.add_function(wrap_pyfunction!(structure::join, m)?)?;

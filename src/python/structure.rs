@@ -15,7 +15,7 @@ use crate::ops::{
     DimShuffle, Elemwise, InputInfo, MaxAndArgmax, Op, Rebroadcast, Reduce, ReduceKind, ScalarOp,
 };
 use crate::python::errors::IntoPy;
-use crate::python::variable::{Var, align};
+use crate::python::variable::Var;
 
 fn var(v: &Bound<'_, Var>) -> VarRef {
     v.get().inner.clone()
@@ -72,7 +72,7 @@ pub fn alloc(value: &Bound<'_, Var>, shape: Vec<Bound<'_, Var>>) -> PyResult<Var
 /// `T.fill(model, value)` (`second`): `value` broadcast to `model`'s shape.
 #[pyfunction]
 pub fn fill(model: &Bound<'_, Var>, value: &Bound<'_, Var>) -> PyResult<Var> {
-    let inputs = align(vec![var(model), var(value)])?;
+    let inputs = crate::build::align(vec![var(model), var(value)]).py()?;
     apply1(
         Op::Elemwise(Elemwise {
             scalar_op: ScalarOp::Second,
@@ -194,7 +194,7 @@ pub fn reduce_logical(kind: &str, x: &Bound<'_, Var>, axis: Option<Vec<i64>>) ->
     let axis = normalize_axes(axis.as_deref(), x.ty.ndim()).py()?;
     if x.ty.dtype() != DType::Bool {
         let zero = Variable::constant(Tensor::from_slice(DType::Int8, &[], &[0i8]).py()?, None);
-        let inputs = align(vec![x, zero])?;
+        let inputs = crate::build::align(vec![x, zero]).py()?;
         x = graph::apply1(
             Op::Elemwise(Elemwise {
                 scalar_op: ScalarOp::Neq,

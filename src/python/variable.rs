@@ -6,11 +6,12 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyTuple};
 
+use crate::build;
 use crate::dtype::{self, DType};
 use crate::graph::{self, SharedContainer, VarKind, VarRef, Variable};
 use crate::memory::Tensor;
 use crate::ops::scalar::{cast_tensor, read_all};
-use crate::ops::{DimShuffle, Elemwise, IdxEntry, Op, Reduce, ReduceKind, ScalarOp, Subtensor};
+use crate::ops::{AdvIdx, IdxEntry, Op, ReduceKind, ScalarOp};
 use crate::python::buffers::{StorageGuard, borrow_array, dtype_of, tensor_to_array};
 use crate::python::errors::IntoPy;
 use crate::python::filter::{FilterOptions, asarray, filter};
@@ -321,31 +322,11 @@ pub fn literal_dtype(value: &Bound<'_, PyAny>) -> PyResult<&'static str> {
     Ok(literal_tensor(value)?.dtype.name())
 }
 
-/// Pads inputs on the left with broadcastable axes to a common ndim.
-pub(crate) fn align(inputs: Vec<VarRef>) -> PyResult<Vec<VarRef>> {
-    let nd = inputs.iter().map(|v| v.ty.ndim()).max().unwrap_or(0);
-    inputs
-        .into_iter()
-        .map(|v| {
-            let n = v.ty.ndim();
-            if n == nd || v.ty.is_scalar_type() {
-                return Ok(v);
-            }
-            let order: Vec<Option<usize>> = std::iter::repeat_n(None, nd - n)
-                .chain((0..n).map(Some))
-                .collect();
-            let ds = DimShuffle::new(&v.ty.broadcastable(), order, true).py()?;
-            graph::apply1(Op::DimShuffle(ds), vec![v]).py()
-        })
-        .collect()
-}
-
 /// `Elemwise{op}(inputs...)`, dimshuffling inputs of fewer dimensions.
 #[pyfunction]
 pub fn elemwise(op: &str, inputs: Vec<Bound<'_, Var>>) -> PyResult<Var> {
     let scalar_op = ScalarOp::parse(op).py()?;
-    let inputs = align(inputs.iter().map(var).collect())?;
-    let out = graph::apply1(Op::Elemwise(Elemwise { scalar_op }), inputs).py()?;
+    let out = build::elemwise(scalar_op, inputs.iter().map(var).collect()).py()?;
     Ok(Var::of(out))
 }
 
@@ -353,31 +334,20 @@ pub fn elemwise(op: &str, inputs: Vec<Bound<'_, Var>>) -> PyResult<Var> {
 #[pyfunction]
 pub fn cast(x: &Bound<'_, Var>, dtype: &str) -> PyResult<Var> {
     let d = DType::parse(dtype).py()?;
-    let x = var(x);
-    if x.ty.dtype() == d {
-        return Ok(Var::of(x));
-    }
-    let out = graph::apply1(
-        Op::Elemwise(Elemwise {
-            scalar_op: ScalarOp::Cast(d),
-        }),
-        vec![x],
-    )
-    .py()?;
-    Ok(Var::of(out))
+    Ok(Var::of(build::cast(&var(x), d).py()?))
 }
 
 /// `x.dimshuffle(pattern)`: entries are axes, or -1 for 'x'.
 #[pyfunction]
 #[pyo3(signature = (x, pattern, inplace=true))]
 pub fn dimshuffle(x: &Bound<'_, Var>, pattern: Vec<i64>, inplace: bool) -> PyResult<Var> {
-    let x = var(x);
     let order: Vec<Option<usize>> = pattern
         .iter()
         .map(|&p| if p < 0 { None } else { Some(p as usize) })
         .collect();
-    let ds = DimShuffle::new(&x.ty.broadcastable(), order, inplace).py()?;
-    Ok(Var::of(graph::apply1(Op::DimShuffle(ds), vec![x]).py()?))
+    Ok(Var::of(
+        build::dimshuffle_node(&var(x), order, inplace).py()?,
+    ))
 }
 
 /// An index part: an int (constant), a 0-d integer variable, or None.
@@ -415,7 +385,7 @@ fn index_scalar(part: &Bound<'_, PyAny>) -> PyResult<Option<VarRef>> {
 pub fn subtensor(x: &Bound<'_, Var>, entries: Vec<Bound<'_, PyTuple>>) -> PyResult<Var> {
     let x = var(x);
     let mut idx = Vec::new();
-    let mut inputs = vec![x];
+    let mut inputs = Vec::new();
     for e in entries {
         let kind: String = e.get_item(0)?.extract()?;
         if kind == "i" {
@@ -438,8 +408,66 @@ pub fn subtensor(x: &Bound<'_, Var>, entries: Vec<Bound<'_, PyTuple>>) -> PyResu
             });
         }
     }
+    Ok(Var::of(build::subtensor(&x, idx, inputs).py()?))
+}
+
+/// `x[entries]` with advanced indices: each entry is `("a", index_array)`
+/// (integers of any ndim, or a boolean mask) or `("s", start, stop, step)`.
+#[pyfunction]
+pub fn advanced_subtensor(x: &Bound<'_, Var>, entries: Vec<Bound<'_, PyTuple>>) -> PyResult<Var> {
+    let x = var(x);
+    let mut idx = Vec::new();
+    let mut inputs = Vec::new();
+    for e in entries {
+        let kind: String = e.get_item(0)?.extract()?;
+        if kind == "a" {
+            let item = e.get_item(1)?;
+            let v = item.cast::<Var>().map_err(|_| {
+                PyTypeError::new_err("advanced_subtensor: index arrays must be variables")
+            })?;
+            idx.push(AdvIdx::Array);
+            inputs.push(var(v));
+        } else {
+            let mut present = [false; 3];
+            for (k, p) in present.iter_mut().enumerate() {
+                if let Some(v) = index_scalar(&e.get_item(k + 1)?)? {
+                    *p = true;
+                    inputs.push(v);
+                }
+            }
+            idx.push(AdvIdx::Slice {
+                start: present[0],
+                stop: present[1],
+                step: present[2],
+            });
+        }
+    }
+    Ok(Var::of(build::advanced_subtensor(&x, idx, inputs).py()?))
+}
+
+/// `AdvancedSubtensor1(x, ilist)`.
+#[pyfunction]
+pub fn advanced_subtensor1(x: &Bound<'_, Var>, ilist: &Bound<'_, Var>) -> PyResult<Var> {
     Ok(Var::of(
-        graph::apply1(Op::Subtensor(Subtensor { idx_list: idx }), inputs).py()?,
+        build::advanced_subtensor1(&var(x), &var(ilist)).py()?,
+    ))
+}
+
+/// `take(a, indices, axis)` along one axis.
+#[pyfunction]
+pub fn take(a: &Bound<'_, Var>, indices: &Bound<'_, Var>, axis: i64) -> PyResult<Var> {
+    Ok(Var::of(build::take(&var(a), &var(indices), axis).py()?))
+}
+
+/// `T.inc_subtensor(x, y)` / `T.set_subtensor(x, y)`.
+#[pyfunction]
+pub fn inc_subtensor(
+    x: &Bound<'_, Var>,
+    y: &Bound<'_, Var>,
+    set_instead_of_inc: bool,
+) -> PyResult<Var> {
+    Ok(Var::of(
+        build::inc_subtensor(&var(x), &var(y), set_instead_of_inc).py()?,
     ))
 }
 
@@ -462,34 +490,8 @@ pub fn reduce(kind: &str, x: &Bound<'_, Var>, axis: Option<Vec<i64>>) -> PyResul
         "min" => ReduceKind::Min,
         other => return Err(PyValueError::new_err(format!("unknown reduction {other}"))),
     };
-    let nd = x.ty.ndim() as i64;
-    let axis = match axis {
-        None => None,
-        Some(a) => {
-            let mut out = Vec::new();
-            for d in a {
-                let d2 = if d < 0 { d + nd } else { d };
-                if d2 < 0 || d2 >= nd.max(1) || (nd == 0) {
-                    return Err(PyValueError::new_err(format!(
-                        "axis {d} is out of bounds for a {nd}-dimensional {}",
-                        x.ty
-                    )));
-                }
-                if !out.contains(&(d2 as usize)) {
-                    out.push(d2 as usize);
-                }
-            }
-            out.sort();
-            if out.len() == nd as usize {
-                None
-            } else {
-                Some(out)
-            }
-        }
-    };
-    Ok(Var::of(
-        graph::apply1(Op::Reduce(Reduce { kind, axis }), vec![x]).py()?,
-    ))
+    let axis = build::normalize_axes(&x, axis.as_deref()).py()?;
+    Ok(Var::of(build::reduce(kind, &x, axis).py()?))
 }
 
 /// `x.shape`.

@@ -1,6 +1,6 @@
 """`rtensor.tensor` (Theano's `theano.tensor`, imported as `T`)."""
 
-from . import nnet
+from . import nnet, subtensor
 from .basic import *  # noqa: F401,F403
 from .basic import _PREFIX, _PATTERNS  # noqa: F401
 from .products import *  # noqa: F401,F403
@@ -10,3 +10,6 @@ from .type import ScalarType, TensorType
 from .var import ScalarVariable, TensorConstant, TensorSharedVariable, TensorVariable, as_tensor_variable
 
 _tensor_py_operators = TensorVariable
+from .subtensor import (advanced_inc_subtensor1, advanced_set_subtensor1, advanced_subtensor1, inc_subtensor,
+                        set_subtensor, take)
+from ..gradient import Lop, grad, verify_grad  # noqa: E402

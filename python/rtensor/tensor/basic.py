@@ -126,6 +126,14 @@ def switch(cond, ift, iff):
 where = switch
 
 
+def second(a, b):
+    """`b` broadcast to the shape of `a` (Theano's `second`)."""
+    return _elemwise("second", a, b)
+
+
+fill = second
+
+
 def cast(x, dtype):
     """`x` converted to `dtype` (float to int truncates toward zero)."""
     x = as_tensor_variable(x)

@@ -20,6 +20,63 @@ def as_tensor_variable(x, name=None, ndim=None):
     return v
 
 
+def _is_full_slice(a):
+    return isinstance(a, slice) and a.start is None and a.stop is None and a.step is None
+
+
+def _index_value(a):
+    """An index entry as rtensor sees it: slices, None, Ellipsis and integers
+    as they are; arrays (lists, ndarrays, int or bool tensors of one or more
+    dimensions) as tensor variables."""
+    import numpy as np
+
+    if a is None or a is Ellipsis or isinstance(a, slice):
+        return a
+    if isinstance(a, (bool, np.bool_)):
+        raise TypeError("TensorType does not support Python bools for indexing, such as tensor[True]. "
+                        "Use a boolean array as a mask instead.")
+    if isinstance(a, _core.Var):
+        return a if a.ndim > 0 or a.dtype == "bool" else a
+    if isinstance(a, (list, tuple)):
+        if _contains_bool(a):
+            raise TypeError("TensorType does not support Python bools for indexing, such as tensor[[True, False]]. "
+                            "To use a boolean mask, convert the mask to a NumPy array first, e.g., "
+                            "tensor[numpy.array([True, False])].")
+        arr = np.asarray(a, dtype="int64") if len(a) == 0 else np.asarray(a)
+        return as_tensor_variable(arr if arr.dtype.kind in "iub" else a)
+    if isinstance(a, np.ndarray):
+        if a.ndim == 0 and a.dtype.kind in "iu":
+            return int(a)
+        return as_tensor_variable(a.astype("int64") if a.size == 0 else a)
+    return a
+
+
+def _contains_bool(a):
+    import numpy as np
+
+    for e in a:
+        if isinstance(e, (bool, np.bool_)):
+            return True
+        if isinstance(e, (list, tuple)) and _contains_bool(e):
+            return True
+    return False
+
+
+def _is_array_index(a):
+    return isinstance(a, _core.Var) and (a.ndim > 0 or a.dtype == "bool")
+
+
+def _scalar_index_array(a):
+    """A scalar index among advanced ones: a 0-d integer tensor."""
+    if isinstance(a, _core.Var):
+        if a.is_scalar_type or a.ndim != 0 or not a.dtype.startswith(("int", "uint")):
+            raise TypeError("Expected an integer scalar or an index array, got %s of type %s" % (a, a.type))
+        return a
+    if isinstance(a, numbers.Integral):
+        return wrap(_core.constant(int(a), None, "int64"))
+    raise TypeError("Expected an integer, a slice or an index array as index, got %r" % (a,))
+
+
 def _elemwise(op, *args):
     return wrap(_core.elemwise(op, [as_tensor_variable(a) for a in args]))
 
@@ -132,37 +189,67 @@ class _TensorMethods:
         return _elemwise("ge", self, other)
 
     # indexing -------------------------------------------------------------
-    def __getitem__(self, key):
-        if not isinstance(key, tuple):
-            key = (key,)
-        entries = []
-        new_axes = []
-        for item in key:
-            if item is None:
-                new_axes.append(len(entries))
-                entries.append(None)
-            elif isinstance(item, slice):
-                entries.append(("s", item.start, item.stop, item.step))
-            elif item is Ellipsis:
-                raise NotImplementedError("indexing with Ellipsis is not supported yet")
-            elif isinstance(item, _core.Var) and item.ndim > 0:
-                raise NotImplementedError("advanced indexing (an index of %d dimensions) is not supported yet" % item.ndim)
-            else:
-                entries.append(("i", item))
-        basic = [e for e in entries if e is not None]
-        out = wrap(_core.subtensor(self, basic)) if basic else self
-        if new_axes:
-            # Each None adds a broadcastable axis where it stands.
-            pattern, k, pos = [], 0, 0
-            for e in entries:
-                if e is None:
+    def __getitem__(self, args):
+        if isinstance(args, list) and any(isinstance(a, slice) for a in args):
+            args = tuple(args)
+        elif not isinstance(args, tuple):
+            args = (args,)
+        args = [_index_value(a) for a in args]
+        # Count the dimensions the index covers; expand one Ellipsis.
+        ellipses = [i for i, a in enumerate(args) if a is Ellipsis]
+        covered = 0
+        for a in args:
+            if a is None or a is Ellipsis:
+                continue
+            covered += a.ndim if (_is_array_index(a) and a.dtype == "bool") else 1
+        if covered > self.ndim:
+            raise IndexError("too many indices for array: %d indices for a %d-dimensional %s" % (covered, self.ndim, self.type))
+        if len(ellipses) > 1:
+            raise IndexError("an index can only have a single Ellipsis (`...`)")
+        if ellipses:
+            i = ellipses[0]
+            args[i:i + 1] = [slice(None)] * (self.ndim - covered)
+
+        arrays = [i for i, a in enumerate(args) if _is_array_index(a)]
+        if arrays:
+            if any(a is None for a in args):
+                raise NotImplementedError("None (a new axis) combined with advanced indexing is not supported")
+            if len(arrays) == 1 and args[arrays[0]].dtype != "bool" and all(
+                    _is_full_slice(a) for i, a in enumerate(args) if i != arrays[0]):
+                return wrap(_core.take(self, args[arrays[0]], arrays[0]))
+            entries = []
+            for a in args:
+                if isinstance(a, slice):
+                    entries.append(("s", a.start, a.stop, a.step))
+                elif _is_array_index(a):
+                    entries.append(("a", a))
+                else:
+                    entries.append(("a", _scalar_index_array(a)))
+            return wrap(_core.advanced_subtensor(self, entries))
+
+        if any(a is None for a in args):
+            # A new axis: dimshuffle first, then index the view (Theano's order).
+            pattern, k, rest = [], 0, []
+            for a in args:
+                if a is None:
                     pattern.append("x")
-                elif e[0] == "s":
+                    rest.append(slice(None))
+                else:
                     pattern.append(k)
                     k += 1
-            pattern.extend(range(k, out.ndim))
-            out = out.dimshuffle(*pattern)
-        return out
+                    rest.append(a)
+            pattern.extend(range(k, self.ndim))
+            view = self.dimshuffle(*pattern)
+            if all(_is_full_slice(a) for a in rest):
+                return view
+            return view[tuple(rest)]
+        entries = [("s", a.start, a.stop, a.step) if isinstance(a, slice) else ("i", a) for a in args]
+        return wrap(_core.subtensor(self, entries))
+
+    def take(self, indices, axis=None, mode="raise"):
+        from . import subtensor
+
+        return subtensor.take(self, indices, axis, mode)
 
     # methods --------------------------------------------------------------
     @property
