@@ -15,9 +15,10 @@ from ._core import MissingInputError, UnusedInputError  # noqa: E402
 from .compile import In, Out, SharedVariable, clone, function, shared  # noqa: E402
 from .graph import Apply, Variable  # noqa: E402
 from .printing import debugprint, pp  # noqa: E402
+from . import sandbox  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["Apply", "In", "MissingInputError", "Out", "SharedVariable", "UnusedInputError", "Variable",
            "change_flags", "compile", "config", "cuda", "debugprint", "function", "gof", "pp", "printing",
-           "scalar", "shared", "tensor"]
+           "sandbox", "scalar", "shared", "tensor"]

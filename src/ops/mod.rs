@@ -4,6 +4,7 @@
 
 pub mod blas;
 pub mod elemwise;
+pub mod random;
 pub mod reduce;
 pub mod scalar;
 pub mod shape;
@@ -15,6 +16,7 @@ use crate::memory::Tensor;
 use crate::types::{TensorType, Type};
 
 pub use elemwise::{Elemwise, ScalarOp};
+pub use random::RandomFunction;
 pub use reduce::{Reduce, ReduceKind};
 pub use shape::DimShuffle;
 pub use subtensor::{IdxEntry, Subtensor};
@@ -54,6 +56,9 @@ pub enum Op {
     /// `dot` of vectors and matrices.
     Dot,
     Reduce(Reduce),
+    /// A draw from a random stream: `(state, size, params...)` to
+    /// `(new_state, sample)`.
+    Random(RandomFunction),
 }
 
 impl Op {
@@ -74,6 +79,7 @@ impl Op {
             Op::MakeVector(d) => format!("MakeVector{{dtype='{d}'}}"),
             Op::Dot => "dot".into(),
             Op::Reduce(r) => r.name(first_input.map(|t| t.dtype()).unwrap_or(DType::Float64)),
+            Op::Random(r) => r.name(),
         }
     }
 
@@ -157,6 +163,7 @@ impl Op {
                 want(1)?;
                 r.output_types(&types)
             }
+            Op::Random(r) => r.output_types(inputs),
         }
     }
 
@@ -180,6 +187,7 @@ impl Op {
             Op::MakeVector(d) => one(shape::make_vector_perform(*d, inputs)?),
             Op::Dot => one(blas::dot_perform(inputs[0], inputs[1], out_dtype)?),
             Op::Reduce(r) => one(r.perform(inputs[0])?),
+            Op::Random(r) => r.perform(inputs),
         }
     }
 
@@ -201,6 +209,6 @@ impl Op {
 
     /// Whether constant folding may evaluate this op at compile time.
     pub fn is_foldable(&self) -> bool {
-        !matches!(self, Op::DeepCopy | Op::ViewOp)
+        !matches!(self, Op::DeepCopy | Op::ViewOp | Op::Random(_))
     }
 }

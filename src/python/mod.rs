@@ -5,6 +5,7 @@ mod config;
 mod errors;
 mod filter;
 mod function;
+mod random;
 mod variable;
 
 use pyo3::prelude::*;
@@ -52,6 +53,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(variable::clone_replace, m)?)?;
     m.add_function(wrap_pyfunction!(function::debugprint_vars, m)?)?;
     m.add_function(wrap_pyfunction!(function::pp, m)?)?;
+    m.add_function(wrap_pyfunction!(random::random_draw, m)?)?;
+    m.add_function(wrap_pyfunction!(random::random_seeded_state, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_unavailable_reason, m)?)?;
     config::register(m)?;
