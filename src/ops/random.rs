@@ -802,7 +802,7 @@ impl Draw<'_> {
         )?;
         let avg = self.param_f64(0, &shape)?;
         let std = self.param_f64(1, &shape)?;
-        if let Some(s) = std.values().iter().find(|s| !(**s >= 0.0)) {
+        if let Some(s) = std.values().iter().find(|s| negative_or_nan(**s)) {
             return Err(self.value_error(format!("std must be non-negative, got {s}")));
         }
         Ok((shape, avg, std))
@@ -853,7 +853,7 @@ impl Draw<'_> {
         if let Some(v) = n.values().iter().find(|v| **v < 0) {
             return Err(self.value_error(format!("n must be non-negative, got {v}")));
         }
-        if let Some(v) = p.values().iter().find(|v| !(**v >= 0.0 && **v <= 1.0)) {
+        if let Some(v) = p.values().iter().find(|v| !(0.0..=1.0).contains(*v)) {
             return Err(self.value_error(format!("p must be in [0, 1], got {v}")));
         }
         Ok((shape, n, p))
@@ -923,7 +923,7 @@ impl Draw<'_> {
     fn poisson(&self) -> Result<Tensor> {
         let shape = self.batch_shape(&["lam"], &[&self.params[0].shape])?;
         let lam = self.param_f64(0, &shape)?;
-        if let Some(v) = lam.values().iter().find(|v| !(**v >= 0.0)) {
+        if let Some(v) = lam.values().iter().find(|v| negative_or_nan(**v)) {
             return Err(self.value_error(format!("lam must be non-negative, got {v}")));
         }
         if let Some(v) = lam.values().iter().find(|v| **v > 1e18) {
@@ -972,7 +972,7 @@ impl Draw<'_> {
                     p.len()
                 )));
             }
-            if p.iter().any(|v| !(*v >= 0.0)) {
+            if p.iter().any(|v| negative_or_nan(*v)) {
                 return Err(self.value_error("probabilities are not non-negative".into()));
             }
             let total: f64 = p.iter().sum();
@@ -1095,7 +1095,7 @@ impl Draw<'_> {
         let rows = broadcast_copy::<f64>(&pv64, &full)?;
         if k > 0 {
             for row in rows.chunks(k) {
-                if row.iter().any(|v| !(*v >= 0.0)) {
+                if row.iter().any(|v| negative_or_nan(*v)) {
                     return Err(self
                         .value_error(format!("pvals must be non-negative, got the row {row:?}")));
                 }
@@ -1155,7 +1155,7 @@ impl Draw<'_> {
         let w = read_all::<f64>(&cast_tensor(p, DType::Float64)?)?;
         if k > 0 {
             for row in w.chunks(k) {
-                if row.iter().any(|v| !(*v >= 0.0)) {
+                if row.iter().any(|v| negative_or_nan(*v)) {
                     return Err(self.value_error(format!(
                         "probabilities must be non-negative, got the row {row:?}"
                     )));
@@ -1180,6 +1180,11 @@ impl Draw<'_> {
         });
         Ok(out)
     }
+}
+
+/// True for values a scale or a probability may not take.
+fn negative_or_nan(v: f64) -> bool {
+    v.is_nan() || v < 0.0
 }
 
 /// Draws `out.len()` distinct indices with weights `w`, each draw among the
@@ -1400,4 +1405,249 @@ pub fn seeded_state(seed: u64, stream: u64, flavor: Flavor) -> Result<Tensor> {
     };
     let s = PhiloxState::seeded(seed, stream, domain);
     Tensor::from_slice(DType::UInt32, &[STATE_LEN], &s.words())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::stream::DOMAIN_RANDOM_STREAMS;
+
+    fn scalar(v: f64) -> Tensor {
+        Tensor::from_slice(DType::Float64, &[], &[v]).unwrap()
+    }
+
+    fn sizes(values: &[i64]) -> Tensor {
+        Tensor::from_slice(DType::Int64, &[values.len()], values).unwrap()
+    }
+
+    fn state(seed: u64) -> Tensor {
+        seeded_state(seed, 0, Flavor::RandomStreams).unwrap()
+    }
+
+    fn op(dist: Distribution, dtype: DType, nd: usize) -> RandomFunction {
+        RandomFunction {
+            dist,
+            out: TensorType::new(dtype, &vec![false; nd]),
+            flavor: Flavor::RandomStreams,
+        }
+    }
+
+    fn run(op: &RandomFunction, inputs: &[&Tensor]) -> (Vec<u32>, Tensor) {
+        let mut outs = op.perform(inputs).unwrap();
+        let sample = outs.pop().unwrap();
+        (read_all::<u32>(&outs[0]).unwrap(), sample)
+    }
+
+    #[test]
+    fn uniform_f64_follows_the_documented_block_layout_across_chunks() {
+        let n = PARALLEL_MIN + 3 * CHUNK + 5; // parallel, several chunks, a partial block
+        let s = state(42);
+        let (new_state, sample) = run(
+            &op(Distribution::Uniform, DType::Float64, 1),
+            &[&s, &sizes(&[n as i64]), &scalar(-1.0), &scalar(3.0)],
+        );
+        let words = read_all::<u32>(&s).unwrap();
+        let ps = PhiloxState::from_words(&words).unwrap();
+        assert_eq!(new_state, ps.advanced().words());
+        let values = read_all::<f64>(&sample).unwrap();
+        for i in [
+            0,
+            1,
+            2,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + 1,
+            PARALLEL_MIN + 7,
+            n - 1,
+        ] {
+            let w = ps.block((i / 2) as u64);
+            let u = if i % 2 == 0 {
+                u01_53(w[0], w[1])
+            } else {
+                u01_53(w[2], w[3])
+            };
+            assert_eq!(values[i], -1.0 + 4.0 * u, "element {i}");
+        }
+    }
+
+    #[test]
+    fn a_smaller_size_draws_a_prefix_of_a_larger_one() {
+        for dist in [Distribution::Uniform, Distribution::Normal] {
+            for dtype in [DType::Float32, DType::Float64] {
+                let o = op(dist, dtype, 1);
+                let s = state(7);
+                let (_, small) = run(&o, &[&s, &sizes(&[5]), &scalar(0.0), &scalar(1.0)]);
+                let (_, large) = run(&o, &[&s, &sizes(&[9]), &scalar(0.0), &scalar(1.0)]);
+                let small = read_all::<f64>(&cast_tensor(&small, DType::Float64).unwrap()).unwrap();
+                let large = read_all::<f64>(&cast_tensor(&large, DType::Float64).unwrap()).unwrap();
+                assert_eq!(small[..], large[..5], "{dist:?} {dtype}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_state_gives_the_same_sample_and_the_next_state_another() {
+        let o = op(Distribution::Binomial, DType::Int64, 1);
+        let n = Tensor::from_slice(DType::Int64, &[], &[30i64]).unwrap();
+        let s0 = state(9);
+        let (s1, a) = run(&o, &[&s0, &sizes(&[64]), &n, &scalar(0.4)]);
+        let (_, b) = run(&o, &[&s0, &sizes(&[64]), &n, &scalar(0.4)]);
+        assert!(a.same_values(&b));
+        let s1 = Tensor::from_slice(DType::UInt32, &[4], &s1).unwrap();
+        let (_, c) = run(&o, &[&s1, &sizes(&[64]), &n, &scalar(0.4)]);
+        assert!(!a.same_values(&c));
+    }
+
+    #[test]
+    fn parameters_broadcast_to_the_size_or_give_the_shape() {
+        let o = op(Distribution::Normal, DType::Float64, 2);
+        let avg = Tensor::from_slice(DType::Float64, &[1, 3], &[0.0, 100.0, -100.0]).unwrap();
+        let (_, x) = run(&o, &[&state(1), &sizes(&[4, 3]), &avg, &scalar(0.0)]);
+        assert_eq!(&x.shape[..], &[4, 3]);
+        assert_eq!(read_all::<f64>(&x).unwrap()[4], 100.0);
+        let (_, y) = run(&o, &[&state(1), &sizes(&[]), &avg, &scalar(1.0)]);
+        assert_eq!(&y.shape[..], &[1, 3]);
+        let (_, z) = run(&o, &[&state(1), &sizes(&[2, -1]), &avg, &scalar(1.0)]);
+        assert_eq!(&z.shape[..], &[2, 3]);
+        let err = o
+            .perform(&[&state(1), &sizes(&[4, 2]), &avg, &scalar(1.0)])
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Value(m) if m.contains("RandomFunction{normal}") && m.contains("avg"))
+        );
+    }
+
+    #[test]
+    fn the_op_type_follows_size_and_parameters() {
+        let scalar_f = Type::Tensor(TensorType::new(DType::Float32, &[]));
+        let row = Type::Tensor(TensorType::new(DType::Float64, &[true, false]));
+        let int = Type::Tensor(TensorType::new(DType::Int8, &[]));
+        let new = |dist, size: SizeSpec, params: &[&Type]| {
+            RandomFunction::new(dist, Flavor::RandomStreams, None, &size, None, params)
+        };
+        let u = new(
+            Distribution::Uniform,
+            SizeSpec::Entries(vec![Some(1), None]),
+            &[&scalar_f, &scalar_f],
+        )
+        .unwrap();
+        assert_eq!(u.out, TensorType::new(dtype::float_x(), &[true, false]));
+        let u = new(
+            Distribution::Uniform,
+            SizeSpec::FromParams,
+            &[&row, &scalar_f],
+        )
+        .unwrap();
+        assert_eq!(u.out, TensorType::new(DType::Float64, &[true, false]));
+        let b = new(
+            Distribution::Binomial,
+            SizeSpec::Entries(vec![Some(1), Some(1)]),
+            &[&int, &scalar_f],
+        )
+        .unwrap();
+        assert_eq!(b.out, TensorType::new(DType::Int64, &[false, false]));
+        let m = new(
+            Distribution::Multinomial,
+            SizeSpec::Entries(vec![Some(5)]),
+            &[&int, &row],
+        );
+        assert_eq!(m.unwrap().out.ndim(), 2);
+        let p = new(Distribution::Permutation, SizeSpec::FromParams, &[&int]).unwrap();
+        assert_eq!(p.out, TensorType::new(DType::Int64, &[false]));
+        assert!(matches!(
+            RandomFunction::new(
+                Distribution::Uniform,
+                Flavor::RandomStreams,
+                None,
+                &SizeSpec::Entries(vec![Some(2)]),
+                Some(2),
+                &[&scalar_f, &scalar_f]
+            ),
+            Err(Error::Value(m)) if m.contains("ndim should be equal")
+        ));
+        assert!(matches!(
+            new(Distribution::Uniform, SizeSpec::Vector(None), &[&scalar_f, &scalar_f]),
+            Err(Error::Value(m)) if m.contains("ndim=")
+        ));
+        assert!(matches!(
+            new(Distribution::Binomial, SizeSpec::FromParams, &[&scalar_f, &scalar_f]),
+            Err(Error::Type(m)) if m.contains("n must be an integer")
+        ));
+    }
+
+    #[test]
+    fn op_names_are_theano_names() {
+        let mut o = op(Distribution::Uniform, DType::Float32, 2);
+        assert_eq!(o.name(), "RandomFunction{uniform}");
+        o.flavor = Flavor::Mrg;
+        assert_eq!(
+            o.name(),
+            "mrg_uniform{TensorType(float32, matrix),no_inplace}"
+        );
+        assert_eq!(
+            op(Distribution::Permutation, DType::Int64, 1).name(),
+            "RandomFunction{permutation_helper}"
+        );
+    }
+
+    #[test]
+    fn vector_lengths_come_from_the_graph() {
+        let m = Variable::input(
+            Type::Tensor(TensorType::new(DType::Float64, &[false, false, false])),
+            None,
+        );
+        let shape = graph::apply1(Op::Shape, vec![m]).unwrap();
+        assert_eq!(vector_length(&shape), Some(3));
+        let c = |v: i64| {
+            Variable::scalar_constant(Tensor::from_slice(DType::Int64, &[], &[v]).unwrap())
+        };
+        let sliced = graph::apply1(
+            Op::Subtensor(crate::ops::Subtensor {
+                idx_list: vec![IdxEntry::Slice {
+                    start: None,
+                    stop: Some(DType::Int64),
+                    step: None,
+                }],
+            }),
+            vec![shape.clone(), c(-1)],
+        )
+        .unwrap();
+        assert_eq!(vector_length(&sliced), Some(2));
+        let free = Variable::input(Type::Tensor(TensorType::new(DType::Int64, &[false])), None);
+        assert_eq!(vector_length(&free), None);
+        let (made, spec) =
+            size_from_entries(vec![SizeEntry::Const(2), SizeEntry::Var(c(3))]).unwrap();
+        assert!(made.is_constant());
+        assert!(matches!(spec, SizeSpec::Entries(e) if e == vec![Some(2), Some(3)]));
+    }
+
+    #[test]
+    fn slice_lengths_follow_python() {
+        type Case = (i64, Option<i64>, Option<i64>, i64, usize);
+        let cases: [Case; 8] = [
+            (5, None, None, 1, 5),
+            (5, Some(1), None, 1, 4),
+            (5, None, Some(-1), 1, 4),
+            (5, None, None, -1, 5),
+            (5, Some(-2), None, -1, 4),
+            (5, Some(1), Some(4), 2, 2),
+            (5, Some(7), None, 1, 0),
+            (0, None, None, 1, 0),
+        ];
+        for (len, start, stop, step, want) in cases {
+            assert_eq!(
+                slice_length(len, start, stop, step),
+                Some(want),
+                "{start:?}:{stop:?}:{step}"
+            );
+        }
+    }
+
+    #[test]
+    fn seeded_states_differ_by_family() {
+        let a = read_all::<u32>(&seeded_state(3, 1, Flavor::RandomStreams).unwrap()).unwrap();
+        let b = read_all::<u32>(&seeded_state(3, 1, Flavor::Mrg).unwrap()).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a, PhiloxState::seeded(3, 1, DOMAIN_RANDOM_STREAMS).words());
+    }
 }

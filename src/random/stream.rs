@@ -157,7 +157,7 @@ impl ElementStream {
                     m = self.next_u32() as u64 * r as u64;
                 }
             }
-            (m >> 32) as u64
+            m >> 32
         } else {
             let mut m = self.next_u64() as u128 * range as u128;
             if (m as u64) < range {
