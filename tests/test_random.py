@@ -331,6 +331,22 @@ def test_permutation_rows_are_permutations_with_uniform_positions():
     assert grid.shape == (2, 3, 4)
 
 
+def test_shuffle_row_elements_permutes_each_row_independently():
+    srng = RandomStreams(72)
+    x = T.dmatrix("x")
+    shuffled = srng.shuffle_row_elements(x)
+    assert shuffled.type == x.type
+    f = th.function([x], shuffled)
+    rows = np.tile(np.arange(5.0) * 1.5, (8000, 1))
+    out = f(rows)
+    assert out.shape == rows.shape and out.dtype == np.float64
+    np.testing.assert_array_equal(np.sort(out, axis=1), rows)
+    assert_counts(out[:, 0], rows[0], [0.2] * 5)
+    assert not np.array_equal(out[0], out[1]) or not np.array_equal(out[1], out[2])
+    v = T.lvector("v")
+    assert sorted(th.function([v], srng.shuffle_row_elements(v))(np.arange(6)).tolist()) == list(range(6))
+
+
 def test_choice_with_replacement_draws_values_of_a_with_probabilities_p():
     srng = RandomStreams(81)
     a = np.array([10, 20, 30, 40])

@@ -58,6 +58,9 @@ pub enum Distribution {
     /// `(p, k)`: for each row of the matrix `p`, `k` column indices drawn
     /// without replacement with weights `p` (MRG's `choice`).
     ChoiceRows,
+    /// `(input)`: `input` with the elements of each row (last axis) in a
+    /// random order, each row its own permutation.
+    ShuffleRows,
 }
 
 /// How the op names itself: Theano's `RandomFunction{...}` (RandomStreams) or
@@ -102,6 +105,7 @@ impl Distribution {
             "permutation" => Distribution::Permutation,
             "multinomial" => Distribution::Multinomial,
             "choice_rows" => Distribution::ChoiceRows,
+            "shuffle_row_elements" => Distribution::ShuffleRows,
             other => {
                 return Err(Error::Value(format!(
                     "unknown random distribution {other:?}"
@@ -123,6 +127,7 @@ impl Distribution {
             Distribution::Permutation => "permutation_helper",
             Distribution::Multinomial => "multinomial_helper",
             Distribution::ChoiceRows => "choice_from_rows",
+            Distribution::ShuffleRows => "shuffle_row_elements",
         }
     }
 
@@ -137,6 +142,7 @@ impl Distribution {
             Distribution::Permutation => &["n"],
             Distribution::Multinomial => &["n", "pvals"],
             Distribution::ChoiceRows => &["p", "size"],
+            Distribution::ShuffleRows => &["input"],
         }
     }
 
@@ -165,7 +171,10 @@ impl Distribution {
     /// Dimensions after the batch (size) dimensions.
     fn ndim_added(self) -> usize {
         match self {
-            Distribution::Permutation | Distribution::Multinomial | Distribution::ChoiceRows => 1,
+            Distribution::Permutation
+            | Distribution::Multinomial
+            | Distribution::ChoiceRows
+            | Distribution::ShuffleRows => 1,
             _ => 0,
         }
     }
@@ -219,6 +228,16 @@ impl RandomFunction {
             .zip(names)
             .map(|(t, n)| tensor_of(t, n, &name))
             .collect::<Result<_>>()?;
+        if dist == Distribution::ShuffleRows {
+            // The sample has the input's type.
+            let op = RandomFunction {
+                dist,
+                out: ptypes[0].clone(),
+                flavor,
+            };
+            op.check_params(&ptypes)?;
+            return Ok(op);
+        }
         let dtype = match dtype {
             Some(d) => d,
             None if dist.is_float_only() => {
@@ -393,6 +412,9 @@ impl RandomFunction {
             Distribution::ChoiceRows if p[1].ndim() != 0 || !int(p[1]) => {
                 Err(bad(1, "an integer scalar"))
             }
+            Distribution::ShuffleRows if p[0].ndim() == 0 || *p[0] != self.out => {
+                Err(bad(0, "a tensor of at least one dimension, of the sample's type"))
+            }
             _ => Ok(()),
         }
     }
@@ -467,6 +489,7 @@ impl RandomFunction {
             Distribution::Permutation => d.permutation()?,
             Distribution::Multinomial => d.multinomial()?,
             Distribution::ChoiceRows => d.choice_rows()?,
+            Distribution::ShuffleRows => d.shuffle_rows()?,
         };
         if sample.ndim() != self.out.ndim() {
             return Err(Error::Value(format!(
@@ -1137,6 +1160,27 @@ impl Draw<'_> {
                     mass -= p[j];
                 }
                 row[k - 1] = T::from_i128(left as i128);
+            });
+        });
+        Ok(out)
+    }
+
+    fn shuffle_rows(&self) -> Result<Tensor> {
+        let x = self.params[0];
+        let k = *x.shape.last().unwrap_or(&1);
+        if k > 0 {
+            self.check_count(x.size() / k, "rows")?;
+        }
+        let mut out = Tensor::zeros(self.dtype, &x.shape)?;
+        crate::with_dtype!(self.dtype, T => {
+            let src = read_all::<T>(x)?;
+            fill_rows(out.data_mut::<T>()?, k, self.state, |r, row, st| {
+                // Fisher–Yates on the values: the permutation `permutation` would draw.
+                row.copy_from_slice(&src[r * k..(r + 1) * k]);
+                for i in (1..row.len()).rev() {
+                    let j = st.below(i as u64 + 1) as usize;
+                    row.swap(i, j);
+                }
             });
         });
         Ok(out)

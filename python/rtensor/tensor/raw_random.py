@@ -16,6 +16,8 @@ inferred. The parameters broadcast to ``size``.
 
 from __future__ import annotations
 
+import numbers
+
 from .. import _core
 from ..configparser import config
 from ..graph import wrap
@@ -90,12 +92,18 @@ def multinomial(random_state, size=None, n=1, pvals=(0.5, 0.5), ndim=None, dtype
                  ndim, dtype)
 
 
+def shuffle_row_elements(random_state, input):
+    """`input` with each row (last axis) in a random order: row r is
+    permuted as `permutation` would permute range(len(row)) from this state."""
+    return _draw("shuffle_row_elements", random_state, None, [input])
+
+
 def integers(random_state, size=None, low=0, high=None, ndim=None, dtype="int64"):
     """Integers in [low, high) (NumPy Generator's `integers`); with `high`
     None, in [0, low)."""
     if high is None:
         low, high = 0, low
-    high = high - 1 if not isinstance(high, _core.Var) else as_tensor_variable(high) - 1
+    high = high - 1 if isinstance(high, numbers.Integral) else as_tensor_variable(high) - 1
     return random_integers(random_state, size, low, high, ndim, dtype)
 
 
@@ -144,4 +152,6 @@ class RandomStreamsBase:
         return self.gen(multinomial, size, n, pvals, ndim=ndim, dtype=dtype)
 
     def shuffle_row_elements(self, input):
-        raise NotImplementedError("shuffle_row_elements needs permute_row_elements, which rtensor does not have yet")
+        """`input` with the elements of every row (last axis) in a random
+        order, each row shuffled independently."""
+        return self.gen(shuffle_row_elements, input)
