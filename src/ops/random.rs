@@ -412,9 +412,10 @@ impl RandomFunction {
             Distribution::ChoiceRows if p[1].ndim() != 0 || !int(p[1]) => {
                 Err(bad(1, "an integer scalar"))
             }
-            Distribution::ShuffleRows if p[0].ndim() == 0 || *p[0] != self.out => {
-                Err(bad(0, "a tensor of at least one dimension, of the sample's type"))
-            }
+            Distribution::ShuffleRows if p[0].ndim() == 0 || *p[0] != self.out => Err(bad(
+                0,
+                "a tensor of at least one dimension, of the sample's type",
+            )),
             _ => Ok(()),
         }
     }
@@ -1168,8 +1169,8 @@ impl Draw<'_> {
     fn shuffle_rows(&self) -> Result<Tensor> {
         let x = self.params[0];
         let k = *x.shape.last().unwrap_or(&1);
-        if k > 0 {
-            self.check_count(x.size() / k, "rows")?;
+        if let Some(rows) = x.size().checked_div(k) {
+            self.check_count(rows, "rows")?;
         }
         let mut out = Tensor::zeros(self.dtype, &x.shape)?;
         crate::with_dtype!(self.dtype, T => {
