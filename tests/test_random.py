@@ -528,6 +528,21 @@ def test_state_updates_rng_and_saving_the_state_with_get_value():
     assert srng[u.rng].shape == (4,)
 
 
+def test_srng_updates_given_explicitly_act_like_the_default_updates():
+    srng = RandomStreams(13)
+    fn = th.function([], srng.uniform((2, 2)), updates=srng.updates())
+    gn = th.function([], srng.normal((2, 2)), updates=srng.updates())
+    reference = RandomStreams(13)
+    ru, rn = reference.uniform((2, 2)), reference.normal((2, 2))
+    fr, gr = th.function([], ru), th.function([], rn)
+    np.testing.assert_array_equal(fn(), fr())
+    np.testing.assert_array_equal(fn(), fr())
+    np.testing.assert_array_equal(gn(), gr())
+    # gn's updates also advanced the uniform stream (its pair was in srng.updates())
+    fr()
+    np.testing.assert_array_equal(fn(), fr())
+
+
 def test_explicit_updates_replace_the_default_update():
     srng = RandomStreams(12)
     u = srng.uniform((3,))
