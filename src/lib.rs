@@ -17,6 +17,7 @@ pub mod graph;
 pub mod memory;
 pub mod ops;
 pub mod printing;
+pub mod random;
 pub mod rewrite;
 pub mod types;
 pub mod vm;

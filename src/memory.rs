@@ -269,6 +269,10 @@ fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
         return &[];
     }
     let size = std::mem::size_of::<T>();
+    if bytes.len() < size {
+        // Empty storage (e.g. NumPy's buffer of an empty array) may have any address.
+        return &[];
+    }
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
         "storage viewed with a misaligned element type"
@@ -284,6 +288,9 @@ fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
         return &mut [];
     }
     let size = std::mem::size_of::<T>();
+    if bytes.len() < size {
+        return &mut [];
+    }
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
         "storage viewed with a misaligned element type"

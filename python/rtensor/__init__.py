@@ -17,9 +17,10 @@ from .compile import In, Out, SharedVariable, clone, function, shared  # noqa: E
 from .gradient import grad  # noqa: E402
 from .graph import Apply, Op, Variable  # noqa: E402
 from .printing import debugprint, pp  # noqa: E402
+from . import sandbox  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["Apply", "In", "Op", "MissingInputError", "Out", "SharedVariable", "UnusedInputError", "Variable",
            "change_flags", "compile", "config", "cuda", "debugprint", "function", "gof", "grad", "gradient", "pp", "printing",
-           "scalar", "shared", "tensor"]
+           "sandbox", "scalar", "shared", "tensor"]

@@ -18,6 +18,7 @@ pub mod inc_subtensor;
 pub mod indexing;
 pub mod join;
 pub mod nonzero;
+pub mod random;
 pub mod rebroadcast;
 pub mod reduce;
 pub mod repeat;
@@ -37,6 +38,7 @@ pub use argmax::MaxAndArgmax;
 pub use elemwise::{Elemwise, ScalarOp};
 pub use external::{ExternalImpl, ExternalOp};
 pub use inc_subtensor::IncSubtensor;
+pub use random::RandomFunction;
 pub use rebroadcast::Rebroadcast;
 pub use reduce::{Reduce, ReduceKind};
 pub use shape::DimShuffle;
@@ -113,6 +115,9 @@ pub enum Op {
     ZeroGrad,
     /// Its input, with no gradient path (`theano.gradient.disconnected_grad`).
     DisconnectedGrad,
+    /// A draw from a random stream: `(state, size, params...)` to
+    /// `(new_state, sample)`.
+    Random(RandomFunction),
 }
 
 impl Op {
@@ -151,6 +156,7 @@ impl Op {
             Op::AdvancedIncSubtensor(a) => a.name(),
             Op::ZeroGrad => "ZeroGrad".into(),
             Op::DisconnectedGrad => "DisconnectedGrad".into(),
+            Op::Random(r) => r.name(),
         }
     }
 
@@ -281,6 +287,7 @@ impl Op {
                 want(1)?;
                 Ok(vec![types[0].clone()])
             }
+            Op::Random(r) => r.output_types(inputs),
         }
     }
 
@@ -336,6 +343,7 @@ impl Op {
             Op::AdvancedSubtensor(a) => one(a.perform(inputs)?),
             Op::AdvancedIncSubtensor(a) => one(a.perform(inputs)?),
             Op::ZeroGrad | Op::DisconnectedGrad => one(inputs[0].clone()),
+            Op::Random(r) => r.perform(inputs),
         }
     }
 
@@ -391,7 +399,7 @@ impl Op {
     pub fn is_foldable(&self) -> bool {
         !matches!(
             self,
-            Op::DeepCopy | Op::ViewOp | Op::External(_) | Op::Alloc
+            Op::DeepCopy | Op::ViewOp | Op::External(_) | Op::Alloc | Op::Random(_)
         )
     }
 }

@@ -7,6 +7,7 @@ mod filter;
 mod function;
 mod gradient;
 pub mod pyop;
+mod random;
 mod structure;
 mod variable;
 
@@ -93,6 +94,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(structure::batched_dot, m)?)?;
     m.add_function(wrap_pyfunction!(structure::shape_padaxis, m)?)?;
     m.add_function(wrap_pyfunction!(structure::nonzero, m)?)?;
+    m.add_function(wrap_pyfunction!(random::random_draw, m)?)?;
+    m.add_function(wrap_pyfunction!(random::random_seeded_state, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_unavailable_reason, m)?)?;
     config::register(m)?;

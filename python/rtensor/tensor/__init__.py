@@ -1,6 +1,7 @@
 """`rtensor.tensor` (Theano's `theano.tensor`, imported as `T`)."""
 
 from . import nnet, subtensor
+from . import raw_random, shared_randomstreams  # noqa: F401
 from .basic import *  # noqa: F401,F403
 from .basic import _PREFIX, _PATTERNS  # noqa: F401
 from .products import *  # noqa: F401,F403
