@@ -3,7 +3,10 @@
 //! value on the CPU and declares which outputs are views of which inputs.
 
 pub mod blas;
+pub mod conv;
 pub mod elemwise;
+pub mod nnet;
+pub mod pool;
 pub mod reduce;
 pub mod scalar;
 pub mod shape;
@@ -14,7 +17,10 @@ use crate::error::{Error, Result};
 use crate::memory::Tensor;
 use crate::types::{TensorType, Type};
 
+pub use conv::{BorderMode, ConvOp, ConvParams};
 pub use elemwise::{Elemwise, ScalarOp};
+pub use nnet::NnetOp;
+pub use pool::{PoolMode, PoolOp};
 pub use reduce::{Reduce, ReduceKind};
 pub use shape::DimShuffle;
 pub use subtensor::{IdxEntry, Subtensor};
@@ -54,6 +60,12 @@ pub enum Op {
     /// `dot` of vectors and matrices.
     Dot,
     Reduce(Reduce),
+    /// Softmax, log-softmax, the categorical cross-entropies and their gradients.
+    Nnet(NnetOp),
+    /// `AbstractConv2d` and its gradient ops.
+    Conv(ConvOp),
+    /// `Pool`, `MaxPoolGrad`, `AveragePoolGrad`.
+    Pool(PoolOp),
 }
 
 impl Op {
@@ -74,6 +86,9 @@ impl Op {
             Op::MakeVector(d) => format!("MakeVector{{dtype='{d}'}}"),
             Op::Dot => "dot".into(),
             Op::Reduce(r) => r.name(first_input.map(|t| t.dtype()).unwrap_or(DType::Float64)),
+            Op::Nnet(n) => n.name().into(),
+            Op::Conv(c) => c.name(),
+            Op::Pool(p) => p.name(),
         }
     }
 
@@ -157,6 +172,9 @@ impl Op {
                 want(1)?;
                 r.output_types(&types)
             }
+            Op::Nnet(n) => n.output_types(&types),
+            Op::Conv(c) => c.output_types(&types),
+            Op::Pool(p) => p.output_types(inputs),
         }
     }
 
@@ -180,6 +198,9 @@ impl Op {
             Op::MakeVector(d) => one(shape::make_vector_perform(*d, inputs)?),
             Op::Dot => one(blas::dot_perform(inputs[0], inputs[1], out_dtype)?),
             Op::Reduce(r) => one(r.perform(inputs[0])?),
+            Op::Nnet(n) => n.perform(inputs, out_types),
+            Op::Conv(c) => c.perform(inputs, out_types),
+            Op::Pool(p) => p.perform(inputs, out_types),
         }
     }
 

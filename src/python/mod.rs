@@ -5,6 +5,7 @@ mod config;
 mod errors;
 mod filter;
 mod function;
+mod nnet;
 mod variable;
 
 use pyo3::prelude::*;
@@ -55,5 +56,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_unavailable_reason, m)?)?;
     config::register(m)?;
+    nnet::register(m)?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 """`rtensor.tensor` (Theano's `theano.tensor`, imported as `T`)."""
 
-from . import nnet
+from . import nnet, signal
 from .basic import *  # noqa: F401,F403
 from .basic import _PREFIX, _PATTERNS  # noqa: F401
 from .type import ScalarType, TensorType
