@@ -719,3 +719,33 @@ pub fn gemm_into<T: GemmFloat>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod gemm_tests {
+    use super::*;
+
+    #[test]
+    fn gemm_into_multiplies_transposed_views_and_accumulates() {
+        // a = [[1, 2, 3], [4, 5, 6]] (2x3); b stored as bᵀ (2x3), so b = 3x2.
+        let a = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let bt = [1.0f64, 0.0, 1.0, 0.0, 1.0, 0.0];
+        let mut dst = [1.0f64; 4];
+        let lhs = MatRef::row_major(&a[..], 2, 3);
+        let rhs = MatRef::row_major(&bt[..], 2, 3).t();
+        gemm_into(&mut dst, 2, lhs, rhs, true, false).unwrap();
+        assert_eq!(dst, [1.0 + 4.0, 1.0 + 2.0, 1.0 + 10.0, 1.0 + 5.0]);
+        gemm_into(&mut dst, 2, lhs, rhs, false, false).unwrap();
+        assert_eq!(dst, [4.0, 2.0, 10.0, 5.0]);
+    }
+
+    #[test]
+    fn gemm_into_refuses_views_outside_their_buffers() {
+        let a = [1.0f32; 4];
+        let mut dst = [0.0f32; 4];
+        let lhs = MatRef::row_major(&a[..], 2, 3);
+        let rhs = MatRef::row_major(&a[..], 3, 2);
+        assert!(gemm_into(&mut dst, 2, lhs, rhs, false, false).is_err());
+        let ok = MatRef::row_major(&a[..], 2, 2);
+        assert!(gemm_into(&mut dst[..3], 2, ok, ok, false, false).is_err());
+    }
+}

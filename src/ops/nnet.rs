@@ -217,14 +217,26 @@ impl NnetOp {
     fn perform_real<T: Real>(self, inputs: &[&Tensor], dtype: DType) -> Result<Outputs> {
         let name = self.name();
         let one = |t: Tensor| -> Result<Outputs> { Ok(smallvec::smallvec![t]) };
+        // Float inputs as contiguous tensors in the compute dtype (no copy when
+        // they already are); class labels stay as they are.
+        let ts: Vec<Tensor> = inputs
+            .iter()
+            .map(|t| {
+                if t.dtype.is_float() {
+                    cast_tensor(t, dtype)?.contiguous()
+                } else {
+                    Ok((*t).clone())
+                }
+            })
+            .collect::<Result<_>>()?;
         match self {
             NnetOp::Softmax | NnetOp::LogSoftmax => {
-                let x = Rows::<T>::of(inputs[0], dtype, name, "x")?;
+                let x = Rows::<T>::of(&ts[0], name, "x")?;
                 one(softmax::<T>(&x, None, self == NnetOp::LogSoftmax, dtype)?)
             }
             NnetOp::SoftmaxWithBias => {
-                let x = Rows::<T>::of(inputs[0], dtype, name, "x")?;
-                let b = values::<T>(inputs[1], dtype)?;
+                let x = Rows::<T>::of(&ts[0], name, "x")?;
+                let b = values::<T>(&ts[1])?;
                 if b.len() != x.k {
                     return Err(Error::Value(format!(
                         "{name}: b must have one value per column of x (x shape {}, b shape {})",
@@ -232,11 +244,11 @@ impl NnetOp {
                         tuple_text(&inputs[1].shape)
                     )));
                 }
-                one(softmax::<T>(&x, Some(&b), false, dtype)?)
+                one(softmax::<T>(&x, Some(b), false, dtype)?)
             }
             NnetOp::SoftmaxGrad | NnetOp::LogSoftmaxGrad => {
-                let dy = Rows::<T>::of(inputs[0], dtype, name, "dy")?;
-                let y = Rows::<T>::of(inputs[1], dtype, name, "the forward output")?;
+                let dy = Rows::<T>::of(&ts[0], name, "dy")?;
+                let y = Rows::<T>::of(&ts[1], name, "the forward output")?;
                 if dy.n != y.n || dy.k != y.k {
                     return Err(Error::Value(format!(
                         "{name}: dy and the forward output must have the same shape, got {} and {}",
@@ -252,7 +264,7 @@ impl NnetOp {
                 )?)
             }
             NnetOp::CrossentropyCategorical1Hot => {
-                let p = Rows::<T>::of(inputs[0], dtype, name, "coding_dist")?;
+                let p = Rows::<T>::of(&ts[0], name, "coding_dist")?;
                 let y = labels(inputs[1], &p, name, &inputs[0].shape, &inputs[1].shape)?;
                 let mut out = Tensor::zeros(dtype, &[p.n])?;
                 let dst = out.data_mut::<T>()?;
@@ -262,8 +274,8 @@ impl NnetOp {
                 one(out)
             }
             NnetOp::CrossentropyCategorical1HotGrad => {
-                let g = values::<T>(inputs[0], dtype)?;
-                let p = Rows::<T>::of(inputs[1], dtype, name, "coding_dist")?;
+                let g = values::<T>(&ts[0])?;
+                let p = Rows::<T>::of(&ts[1], name, "coding_dist")?;
                 let y = labels(inputs[2], &p, name, &inputs[1].shape, &inputs[2].shape)?;
                 if g.len() != p.n {
                     return Err(Error::Value(format!(
@@ -280,8 +292,8 @@ impl NnetOp {
                 one(out)
             }
             NnetOp::CrossentropySoftmaxArgmax1HotWithBias => {
-                let x = Rows::<T>::of(inputs[0], dtype, name, "x")?;
-                let b = values::<T>(inputs[1], dtype)?;
+                let x = Rows::<T>::of(&ts[0], name, "x")?;
+                let b = values::<T>(&ts[1])?;
                 if b.len() != x.k {
                     return Err(Error::Value(format!(
                         "{name}: b must have one value per column of x (x shape {}, b shape {})",
@@ -290,11 +302,11 @@ impl NnetOp {
                     )));
                 }
                 let y = labels(inputs[2], &x, name, &inputs[0].shape, &inputs[2].shape)?;
-                crossentropy_softmax::<T>(&x, &b, &y, inputs[2].dtype, dtype)
+                crossentropy_softmax::<T>(&x, b, &y, inputs[2].dtype, dtype)
             }
             NnetOp::CrossentropySoftmax1HotWithBiasDx => {
-                let dy = values::<T>(inputs[0], dtype)?;
-                let sm = Rows::<T>::of(inputs[1], dtype, name, "sm")?;
+                let dy = values::<T>(&ts[0])?;
+                let sm = Rows::<T>::of(&ts[1], name, "sm")?;
                 let y = labels(inputs[2], &sm, name, &inputs[1].shape, &inputs[2].shape)?;
                 if inputs[0].ndim() == 1 && dy.len() != sm.n {
                     return Err(Error::Value(format!(
@@ -391,14 +403,15 @@ pub(crate) fn par_rows<T: Send>(out: &mut [T], k: usize, f: impl Fn(usize, &mut 
 }
 
 /// A matrix input as C-ordered rows in the compute dtype.
-struct Rows<T> {
-    data: Vec<T>,
+struct Rows<'a, T> {
+    data: &'a [T],
     n: usize,
     k: usize,
 }
 
-impl<T: Real> Rows<T> {
-    fn of(t: &Tensor, dtype: DType, op: &str, what: &str) -> Result<Rows<T>> {
+impl<'a, T: Real> Rows<'a, T> {
+    /// The rows of a contiguous matrix in the compute dtype.
+    fn of(t: &'a Tensor, op: &str, what: &str) -> Result<Rows<'a, T>> {
         if t.ndim() != 2 {
             return Err(Error::Value(format!(
                 "{op}: {what} must be a matrix, got shape {}",
@@ -406,40 +419,28 @@ impl<T: Real> Rows<T> {
             )));
         }
         Ok(Rows {
-            data: values::<T>(t, dtype)?,
+            data: values::<T>(t)?,
             n: t.shape[0],
             k: t.shape[1],
         })
     }
 
-    fn row(&self, i: usize) -> &[T] {
+    fn row(&self, i: usize) -> &'a [T] {
         &self.data[i * self.k..(i + 1) * self.k]
     }
 }
 
-/// All elements of `t` in C order, in the compute dtype.
-fn values<T: Real>(t: &Tensor, dtype: DType) -> Result<Vec<T>> {
-    let t = cast_tensor(t, dtype)?;
-    if let Some(s) = t.contiguous_slice::<T>() {
-        return Ok(s.to_vec());
-    }
-    read_all_real::<T>(&t)
-}
-
-fn read_all_real<T: Real>(t: &Tensor) -> Result<Vec<T>> {
-    let (data, strides, offset) = t.elements::<T>()?;
-    let mut out = Vec::with_capacity(t.size());
-    crate::memory::for_each_offset(&t.shape, &strides, offset as isize, |o| {
-        out.push(data[o as usize])
-    });
-    Ok(out)
+/// The elements of a contiguous tensor in the compute dtype.
+fn values<T: Real>(t: &Tensor) -> Result<&[T]> {
+    t.contiguous_slice::<T>()
+        .ok_or_else(|| Error::Runtime("internal error: a contiguous copy is not contiguous".into()))
 }
 
 /// The class labels of `y` as column indices of `rows` (negative ones count
 /// from the end); errors name the op and the shapes.
 fn labels<T>(
     y: &Tensor,
-    rows: &Rows<T>,
+    rows: &Rows<'_, T>,
     op: &str,
     rows_shape: &[usize],
     y_shape: &[usize],
@@ -475,7 +476,7 @@ fn row_max<T: Real>(row: impl Iterator<Item = T>) -> T {
 }
 
 /// Softmax (or log-softmax) of each row of `x + b`.
-fn softmax<T: Real>(x: &Rows<T>, b: Option<&[T]>, log: bool, dtype: DType) -> Result<Tensor> {
+fn softmax<T: Real>(x: &Rows<'_, T>, b: Option<&[T]>, log: bool, dtype: DType) -> Result<Tensor> {
     let mut out = Tensor::zeros(dtype, &[x.n, x.k])?;
     let dst = out.data_mut::<T>()?;
     par_rows(dst, x.k, |i, row| {
@@ -516,7 +517,12 @@ fn softmax<T: Real>(x: &Rows<T>, b: Option<&[T]>, log: bool, dtype: DType) -> Re
 
 /// `SoftmaxGrad` (`log == false`, `y` the softmax) or `LogSoftmaxGrad`
 /// (`y` the log-softmax).
-fn softmax_grad<T: Real>(dy: &Rows<T>, y: &Rows<T>, log: bool, dtype: DType) -> Result<Tensor> {
+fn softmax_grad<T: Real>(
+    dy: &Rows<'_, T>,
+    y: &Rows<'_, T>,
+    log: bool,
+    dtype: DType,
+) -> Result<Tensor> {
     let mut out = Tensor::zeros(dtype, &[y.n, y.k])?;
     let dst = out.data_mut::<T>()?;
     par_rows(dst, y.k, |i, row| {
@@ -545,7 +551,7 @@ fn softmax_grad<T: Real>(dy: &Rows<T>, y: &Rows<T>, log: bool, dtype: DType) -> 
 /// The fused softmax, negative log-likelihood and argmax of
 /// `CrossentropySoftmaxArgmax1HotWithBias`.
 fn crossentropy_softmax<T: Real>(
-    x: &Rows<T>,
+    x: &Rows<'_, T>,
     b: &[T],
     y: &[usize],
     label_dtype: DType,

@@ -8,6 +8,8 @@
 //! `sum` never see the padding; `average_inc_pad` divides by the window size
 //! including it, `average_exc_pad` by the number of input elements covered.
 
+use std::cmp::Ordering;
+
 use rayon::prelude::*;
 
 use crate::dtype::DType;
@@ -304,8 +306,8 @@ impl PoolOp {
         let geo = Geo::new(&x.shape, outs, &win, self.mode());
         let out = match self {
             PoolOp::Pool { mode, .. } => with_dtype!(dtype, T => {
-                let xs = contiguous_values::<T>(x, dtype)?;
-                pool_forward::<T>(&geo, mode, &xs, dtype, &out_shape)?
+                let xs = contiguous(x, dtype)?;
+                pool_forward::<T>(&geo, mode, slice(&xs)?, dtype, &out_shape)?
             }),
             PoolOp::MaxPoolGrad { .. } => {
                 for (t, what) in [(inputs[1], "maxout"), (inputs[2], "gz")] {
@@ -319,10 +321,10 @@ impl PoolOp {
                     }
                 }
                 with_dtype!(dtype, T => {
-                    let xs = contiguous_values::<T>(x, dtype)?;
-                    let zs = contiguous_values::<T>(inputs[1], dtype)?;
-                    let gs = contiguous_values::<T>(inputs[2], dtype)?;
-                    max_pool_grad::<T>(&geo, &xs, &zs, &gs, dtype, &x.shape)?
+                    let xs = contiguous(x, dtype)?;
+                    let zs = contiguous(inputs[1], dtype)?;
+                    let gs = contiguous(inputs[2], dtype)?;
+                    max_pool_grad::<T>(&geo, slice(&xs)?, slice(&zs)?, slice(&gs)?, dtype, &x.shape)?
                 })
             }
             PoolOp::AveragePoolGrad { mode, .. } => {
@@ -335,8 +337,8 @@ impl PoolOp {
                     )));
                 }
                 with_dtype!(dtype, T => {
-                    let gs = contiguous_values::<T>(inputs[1], dtype)?;
-                    average_pool_grad::<T>(&geo, mode, &gs, dtype, &x.shape)?
+                    let gs = contiguous(inputs[1], dtype)?;
+                    average_pool_grad::<T>(&geo, mode, slice(&gs)?, dtype, &x.shape)?
                 })
             }
         };
@@ -398,9 +400,15 @@ impl Geo {
     }
 }
 
-/// The elements of `t` in C order, cast to `dtype`.
-fn contiguous_values<T: Prim>(t: &Tensor, dtype: DType) -> Result<Vec<T>> {
-    read_all::<T>(&cast_tensor(t, dtype)?)
+/// `t` in `dtype`, C-contiguous (no copy when it already is).
+fn contiguous(t: &Tensor, dtype: DType) -> Result<Tensor> {
+    cast_tensor(t, dtype)?.contiguous()
+}
+
+/// The elements of a contiguous tensor.
+fn slice<T: Prim>(t: &Tensor) -> Result<&[T]> {
+    t.contiguous_slice::<T>()
+        .ok_or_else(|| Error::Runtime("internal error: a contiguous copy is not contiguous".into()))
 }
 
 /// Below this many elements a kernel runs on the calling thread.
@@ -420,6 +428,16 @@ fn per_image<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) +
     }
 }
 
+/// The rows of one window of an image: `rs` rows, `cs` columns.
+fn window_rows<'a, T>(
+    img: &'a [T],
+    w: usize,
+    rs: &Span,
+    cs: &Span,
+) -> impl Iterator<Item = &'a [T]> {
+    (rs.lo..rs.hi).map(move |y| &img[y * w + cs.lo..y * w + cs.hi])
+}
+
 fn pool_forward<T: Prim>(
     g: &Geo,
     mode: PoolMode,
@@ -434,21 +452,45 @@ fn pool_forward<T: Prim>(
     per_image(dst, g.out_len(), |b, o| {
         let img = &x[b * plane..(b + 1) * plane];
         for (r, rs) in g.rows.iter().enumerate() {
-            for (c, cs) in g.cols.iter().enumerate() {
-                let cells = (rs.lo..rs.hi)
-                    .flat_map(|y| img[y * g.w + cs.lo..y * g.w + cs.hi].iter().copied());
-                o[r * nc + c] = match mode {
-                    PoolMode::Max => cells
-                        .reduce(|m, v| if v > m { v } else { m })
-                        .unwrap_or(T::zero()),
-                    PoolMode::Sum => cells.fold(T::zero(), |a, v| a.add(v)),
+            let orow = &mut o[r * nc..(r + 1) * nc];
+            for (d, cs) in orow.iter_mut().zip(&g.cols) {
+                let cells = window_rows(img, g.w, rs, cs);
+                *d = match mode {
+                    PoolMode::Max => {
+                        let mut m: Option<T> = None;
+                        for row in cells {
+                            for &v in row {
+                                // The first element, then any larger one (NaN only when first).
+                                match m {
+                                    Some(cur) if v.partial_cmp(&cur) != Some(Ordering::Greater) => {
+                                    }
+                                    _ => m = Some(v),
+                                }
+                            }
+                        }
+                        m.unwrap_or(T::zero())
+                    }
+                    PoolMode::Sum => {
+                        let mut acc = T::zero();
+                        for row in cells {
+                            for &v in row {
+                                acc = acc.add(v);
+                            }
+                        }
+                        acc
+                    }
                     PoolMode::AverageIncPad | PoolMode::AverageExcPad => {
                         let count = rs.count * cs.count;
                         if count == 0 {
                             T::zero()
                         } else {
-                            let s: f64 = cells.map(|v| v.to_f64()).sum();
-                            T::from_f64(s / count as f64)
+                            let mut acc = 0.0f64;
+                            for row in cells {
+                                for &v in row {
+                                    acc += v.to_f64();
+                                }
+                            }
+                            T::from_f64(acc / count as f64)
                         }
                     }
                 };
@@ -472,15 +514,18 @@ fn max_pool_grad<T: Prim>(
     let (nc, per_out) = (g.cols.len(), g.out_len());
     per_image(dst, plane, |b, gx| {
         let img = &x[b * plane..(b + 1) * plane];
+        let (zs, gs) = (
+            &maxout[b * per_out..(b + 1) * per_out],
+            &gz[b * per_out..(b + 1) * per_out],
+        );
         for (r, rs) in g.rows.iter().enumerate() {
             for (c, cs) in g.cols.iter().enumerate() {
-                let k = b * per_out + r * nc + c;
-                let (m, grad) = (maxout[k], gz[k]);
+                let (m, grad) = (zs[r * nc + c], gs[r * nc + c]);
                 for y in rs.lo..rs.hi {
-                    for xi in cs.lo..cs.hi {
-                        let at = y * g.w + xi;
-                        if img[at] == m {
-                            gx[at] = gx[at].add(grad);
+                    let span = y * g.w + cs.lo..y * g.w + cs.hi;
+                    for (d, &v) in gx[span.clone()].iter_mut().zip(&img[span]) {
+                        if v == m {
+                            *d = d.add(grad);
                         }
                     }
                 }
@@ -502,9 +547,10 @@ fn average_pool_grad<T: Prim>(
     let plane = g.h * g.w;
     let (nc, per_out) = (g.cols.len(), g.out_len());
     per_image(dst, plane, |b, gx| {
+        let gs = &gz[b * per_out..(b + 1) * per_out];
         for (r, rs) in g.rows.iter().enumerate() {
             for (c, cs) in g.cols.iter().enumerate() {
-                let grad = gz[b * per_out + r * nc + c];
+                let grad = gs[r * nc + c];
                 let val = match mode {
                     PoolMode::Sum => grad,
                     _ => {
@@ -516,8 +562,8 @@ fn average_pool_grad<T: Prim>(
                     }
                 };
                 for y in rs.lo..rs.hi {
-                    for v in &mut gx[y * g.w + cs.lo..y * g.w + cs.hi] {
-                        *v = v.add(val);
+                    for d in &mut gx[y * g.w + cs.lo..y * g.w + cs.hi] {
+                        *d = d.add(val);
                     }
                 }
             }
