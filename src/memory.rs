@@ -489,6 +489,12 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_tensor_has_an_empty_slice_of_any_element_type() {
+        let t = Tensor::zeros(DType::Float64, &[0, 3]).unwrap();
+        assert_eq!(t.contiguous_slice::<f64>().unwrap().len(), 0);
+    }
+
+    #[test]
     fn a_shared_buffer_cannot_be_written() {
         let mut t = Tensor::zeros(DType::Float32, &[4]).unwrap();
         let _reader = t.clone();

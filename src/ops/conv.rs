@@ -798,6 +798,27 @@ mod tests {
     }
 
     #[test]
+    fn conv2d_grads_builds_the_two_gradient_ops_with_the_inputs_types() {
+        let ty = |b: [bool; 4]| Type::Tensor(TensorType::new(DType::Float32, &b));
+        let img = Variable::input(ty([false; 4]), Some("img".into()));
+        let kern = Variable::input(ty([false; 4]), Some("kern".into()));
+        let p = params(BorderMode::Half, [2, 2]);
+        let out = graph::apply1(
+            Op::Conv(ConvOp::Forward(p.clone())),
+            vec![img.clone(), kern.clone()],
+        )
+        .unwrap();
+        let (d_img, d_kern) = conv2d_grads(&p, &img, &kern, &out).unwrap();
+        assert_eq!(d_img.ty, img.ty);
+        assert_eq!(d_kern.ty, kern.ty);
+        let name = |v: &VarRef| v.owner().unwrap().0.op.name();
+        assert!(
+            name(&d_img).starts_with("AbstractConv2d_gradInputs{convdim=2, border_mode='half'")
+        );
+        assert!(name(&d_kern).starts_with("AbstractConv2d_gradWeights{"));
+    }
+
+    #[test]
     fn border_modes_print_as_theano_does() {
         assert_eq!(BorderMode::pad((1, 1), (2, 2)).repr(), "(1, 2)");
         assert_eq!(BorderMode::pad((1, 2), (0, 0)).repr(), "((1, 2), 0)");

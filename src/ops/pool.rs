@@ -623,6 +623,48 @@ mod tests {
     }
 
     #[test]
+    fn pool_grad_picks_the_gradient_op_of_the_mode() {
+        use crate::graph::Variable;
+        let x = Variable::input(
+            Type::Tensor(TensorType::new(DType::Float64, &[false; 4])),
+            None,
+        );
+        let params: Vec<VarRef> = [[2, 2], [2, 2], [0, 0]]
+            .iter()
+            .map(|v| Variable::constant(ivec(*v), None))
+            .collect();
+        let mut inputs = vec![x.clone()];
+        inputs.extend(params.iter().cloned());
+        for (mode, name) in [
+            (
+                PoolMode::Max,
+                "MaxPoolGrad{ignore_border=True, mode='max', ndim=2}",
+            ),
+            (
+                PoolMode::AverageExcPad,
+                "AveragePoolGrad{ignore_border=True, mode='average_exc_pad', ndim=2}",
+            ),
+        ] {
+            let op = Op::Pool(PoolOp::Pool {
+                ignore_border: true,
+                mode,
+            });
+            let out = graph::apply1(op, inputs.clone()).unwrap();
+            let gx = pool_grad(
+                true,
+                mode,
+                &x,
+                &out,
+                &out,
+                [&params[0], &params[1], &params[2]],
+            )
+            .unwrap();
+            assert_eq!(gx.ty, x.ty);
+            assert_eq!(gx.owner().unwrap().0.op.name(), name);
+        }
+    }
+
+    #[test]
     fn padding_without_ignore_border_is_refused() {
         let op = PoolOp::Pool {
             ignore_border: false,
