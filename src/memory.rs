@@ -776,3 +776,182 @@ macro_rules! matmul_impl {
 }
 matmul_impl!(matmul_f32, matmul_slices_f32, f32);
 matmul_impl!(matmul_f64, matmul_slices_f64, f64);
+
+/// A read-only matrix over a slice: element (i, j) is `data[offset + i·rs + j·cs]`.
+/// Transposes are the same data with `rs` and `cs` swapped.
+#[derive(Clone, Copy)]
+pub struct MatRef<'a, T> {
+    pub data: &'a [T],
+    pub offset: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a, T> MatRef<'a, T> {
+    /// A row-major `rows`×`cols` matrix at the start of `data`.
+    pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> MatRef<'a, T> {
+        MatRef {
+            data,
+            offset: 0,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// The transposed matrix (no copy).
+    pub fn t(self) -> MatRef<'a, T> {
+        MatRef {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+
+    /// True when every element lies inside `data`.
+    fn in_bounds(&self) -> bool {
+        if self.rows == 0 || self.cols == 0 {
+            return true;
+        }
+        let last = (self.rows - 1)
+            .checked_mul(self.rs)
+            .and_then(|a| (self.cols - 1).checked_mul(self.cs).map(|b| (a, b)))
+            .and_then(|(a, b)| a.checked_add(b))
+            .and_then(|a| a.checked_add(self.offset));
+        matches!(last, Some(l) if l < self.data.len())
+    }
+}
+
+/// Element types the `gemm` crate multiplies.
+pub trait GemmFloat: Element {
+    const ZERO: Self;
+    const ONE: Self;
+}
+impl GemmFloat for f32 {
+    const ZERO: f32 = 0.0;
+    const ONE: f32 = 1.0;
+}
+impl GemmFloat for f64 {
+    const ZERO: f64 = 0.0;
+    const ONE: f64 = 1.0;
+}
+
+/// `dst = lhs · rhs` (or `dst += lhs · rhs` with `accumulate`), where `dst` is a
+/// row-major `lhs.rows`×`rhs.cols` block with row stride `dst_rs` at the start
+/// of the slice. Operands may be strided views (transposes). `parallel` lets
+/// the product use the rayon pool when it is large enough to pay for it.
+pub fn gemm_into<T: GemmFloat>(
+    dst: &mut [T],
+    dst_rs: usize,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    accumulate: bool,
+    parallel: bool,
+) -> Result<()> {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    if rhs.rows != k {
+        return Err(Error::Runtime(format!(
+            "gemm: inner dimensions differ ({m}x{k} by {}x{n})",
+            rhs.rows
+        )));
+    }
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    let dst_needed = (m - 1).checked_mul(dst_rs).and_then(|a| a.checked_add(n));
+    if dst_rs < n || !matches!(dst_needed, Some(d) if d <= dst.len()) {
+        return Err(Error::Runtime(format!(
+            "gemm: a {m}x{n} result does not fit a buffer of {} elements with row stride {dst_rs}",
+            dst.len()
+        )));
+    }
+    if !lhs.in_bounds() || !rhs.in_bounds() {
+        return Err(Error::Runtime(format!(
+            "gemm: an operand view ({m}x{k} or {k}x{n}) reaches outside its buffer"
+        )));
+    }
+    if k == 0 {
+        if !accumulate {
+            for row in dst.chunks_mut(dst_rs).take(m) {
+                row[..n].fill(T::ZERO);
+            }
+        }
+        return Ok(());
+    }
+    let threads = if parallel && m * n * k >= 64 * 64 * 64 {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let isz = |v: usize| v as isize;
+    // SAFETY: every element the product reads, lhs[offset + i·rs + p·cs] for
+    // i < m, p < k and rhs likewise for p < k, j < n, was checked above to lie
+    // inside its slice; every element it writes, dst[i·dst_rs + j] for i < m,
+    // j < n, lies inside `dst` (checked above), and distinct (i, j) are distinct
+    // elements because dst_rs >= n. `dst` is exclusively borrowed, so it
+    // overlaps neither operand.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            isz(dst_rs),
+            accumulate,
+            lhs.data.as_ptr().add(lhs.offset),
+            isz(lhs.cs),
+            isz(lhs.rs),
+            rhs.data.as_ptr().add(rhs.offset),
+            isz(rhs.cs),
+            isz(rhs.rs),
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod gemm_tests {
+    use super::*;
+
+    #[test]
+    fn gemm_into_multiplies_transposed_views_and_accumulates() {
+        // a = [[1, 2, 3], [4, 5, 6]] (2x3); b stored as bᵀ (2x3), so b = 3x2.
+        let a = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let bt = [1.0f64, 0.0, 1.0, 0.0, 1.0, 0.0];
+        let mut dst = [1.0f64; 4];
+        let lhs = MatRef::row_major(&a[..], 2, 3);
+        let rhs = MatRef::row_major(&bt[..], 2, 3).t();
+        gemm_into(&mut dst, 2, lhs, rhs, true, false).unwrap();
+        assert_eq!(dst, [1.0 + 4.0, 1.0 + 2.0, 1.0 + 10.0, 1.0 + 5.0]);
+        gemm_into(&mut dst, 2, lhs, rhs, false, false).unwrap();
+        assert_eq!(dst, [4.0, 2.0, 10.0, 5.0]);
+    }
+
+    #[test]
+    fn gemm_into_refuses_views_outside_their_buffers() {
+        let a = [1.0f32; 4];
+        let mut dst = [0.0f32; 4];
+        let lhs = MatRef::row_major(&a[..], 2, 3);
+        let rhs = MatRef::row_major(&a[..], 3, 2);
+        assert!(gemm_into(&mut dst, 2, lhs, rhs, false, false).is_err());
+        let ok = MatRef::row_major(&a[..], 2, 2);
+        assert!(gemm_into(&mut dst[..3], 2, ok, ok, false, false).is_err());
+    }
+}

@@ -312,6 +312,29 @@ pub fn op_grad(
             not_implemented(op, 0, &inputs[0])
         }]),
         Op::DeepCopy | Op::ViewOp => Ok(vec![Grad::Var(gz)]),
+        Op::Nnet(n) => {
+            let sm_used = matches!(output_grads.get(1), Some(Grad::Var(_)));
+            nnet_grad(*n, inputs, outputs, &gs, sm_used)
+        }
+        Op::Conv(crate::ops::ConvOp::Forward(params)) => {
+            let (g_img, g_kern) =
+                crate::ops::conv::conv2d_grads(params, &inputs[0], &inputs[1], &gz)?;
+            Ok(vec![Grad::Var(g_img), Grad::Var(g_kern)])
+        }
+        Op::Pool(crate::ops::PoolOp::Pool {
+            ignore_border,
+            mode,
+        }) => {
+            let gx = crate::ops::pool::pool_grad(
+                *ignore_border,
+                *mode,
+                &inputs[0],
+                &outputs[0],
+                &gz,
+                [&inputs[1], &inputs[2], &inputs[3]],
+            )?;
+            Ok(disconnected_rest(vec![Grad::Var(gx)]))
+        }
         Op::ZeroGrad => Ok(vec![zeros(&inputs[0])?]),
         Op::Shape | Op::ShapeI(_) | Op::DisconnectedGrad => {
             Ok(vec![Grad::Disconnected; inputs.len()])
@@ -413,4 +436,65 @@ fn prod_grad(x: &VarRef, out: &VarRef, gz_b: &VarRef, reduced: &[usize]) -> Resu
         &no_zero_case,
         &inner,
     )
+}
+
+/// Gradients of the softmax family and the cross-entropies, through their
+/// gradient ops (`SoftmaxGrad`, `LogSoftmaxGrad`, ...).
+fn nnet_grad(
+    op: crate::ops::NnetOp,
+    inputs: &[VarRef],
+    outputs: &[VarRef],
+    gs: &[VarRef],
+    sm_used: bool,
+) -> Result<Vec<Grad>> {
+    use crate::ops::NnetOp::*;
+    let apply = |k: crate::ops::NnetOp, args: Vec<VarRef>| graph::apply1(Op::Nnet(k), args);
+    let sum_rows = |g: &VarRef| build::sum(g, &[0], false);
+    match op {
+        Softmax => Ok(vec![Grad::Var(apply(
+            SoftmaxGrad,
+            vec![gs[0].clone(), outputs[0].clone()],
+        )?)]),
+        SoftmaxWithBias => {
+            let gx = apply(SoftmaxGrad, vec![gs[0].clone(), outputs[0].clone()])?;
+            let gb = sum_rows(&gx)?;
+            Ok(vec![Grad::Var(gx), Grad::Var(gb)])
+        }
+        LogSoftmax => Ok(vec![Grad::Var(apply(
+            LogSoftmaxGrad,
+            vec![gs[0].clone(), outputs[0].clone()],
+        )?)]),
+        CrossentropyCategorical1Hot => Ok(vec![
+            Grad::Var(apply(
+                CrossentropyCategorical1HotGrad,
+                vec![gs[0].clone(), inputs[0].clone(), inputs[1].clone()],
+            )?),
+            Grad::Disconnected,
+        ]),
+        CrossentropySoftmaxArgmax1HotWithBias => {
+            let sm = &outputs[1];
+            let mut gx = apply(
+                CrossentropySoftmax1HotWithBiasDx,
+                vec![gs[0].clone(), sm.clone(), inputs[2].clone()],
+            )?;
+            if sm_used {
+                let through_sm = apply(SoftmaxGrad, vec![gs[1].clone(), sm.clone()])?;
+                gx = build::add(&gx, &through_sm)?;
+            }
+            let gb = sum_rows(&gx)?;
+            Ok(vec![Grad::Var(gx), Grad::Var(gb), Grad::Disconnected])
+        }
+        SoftmaxGrad
+        | LogSoftmaxGrad
+        | CrossentropyCategorical1HotGrad
+        | CrossentropySoftmax1HotWithBiasDx => Ok(inputs
+            .iter()
+            .map(|_| {
+                Grad::Undefined(format!(
+                    "the second derivative through {} is not implemented",
+                    Op::Nnet(op).name()
+                ))
+            })
+            .collect()),
+    }
 }

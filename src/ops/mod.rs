@@ -9,6 +9,7 @@ pub mod argmax;
 pub mod axis;
 pub mod batched_dot;
 pub mod blas;
+pub mod conv;
 pub mod elemwise;
 pub mod elemwise_grad;
 pub mod external;
@@ -17,7 +18,9 @@ pub mod grad;
 pub mod inc_subtensor;
 pub mod indexing;
 pub mod join;
+pub mod nnet;
 pub mod nonzero;
+pub mod pool;
 pub mod random;
 pub mod rebroadcast;
 pub mod reduce;
@@ -35,9 +38,12 @@ pub use advanced_subtensor::{
     AdvIdx, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
 };
 pub use argmax::MaxAndArgmax;
+pub use conv::{BorderMode, ConvOp, ConvParams};
 pub use elemwise::{Elemwise, ScalarOp};
 pub use external::{ExternalImpl, ExternalOp};
 pub use inc_subtensor::IncSubtensor;
+pub use nnet::NnetOp;
+pub use pool::{PoolMode, PoolOp};
 pub use random::RandomFunction;
 pub use rebroadcast::Rebroadcast;
 pub use reduce::{Reduce, ReduceKind};
@@ -118,6 +124,12 @@ pub enum Op {
     /// A draw from a random stream: `(state, size, params...)` to
     /// `(new_state, sample)`.
     Random(RandomFunction),
+    /// Softmax, log-softmax, the categorical cross-entropies and their gradients.
+    Nnet(NnetOp),
+    /// `AbstractConv2d` and its gradient ops.
+    Conv(ConvOp),
+    /// `Pool`, `MaxPoolGrad`, `AveragePoolGrad`.
+    Pool(PoolOp),
 }
 
 impl Op {
@@ -157,6 +169,9 @@ impl Op {
             Op::ZeroGrad => "ZeroGrad".into(),
             Op::DisconnectedGrad => "DisconnectedGrad".into(),
             Op::Random(r) => r.name(),
+            Op::Nnet(n) => n.name().into(),
+            Op::Conv(c) => c.name(),
+            Op::Pool(p) => p.name(),
         }
     }
 
@@ -288,6 +303,9 @@ impl Op {
                 Ok(vec![types[0].clone()])
             }
             Op::Random(r) => r.output_types(inputs),
+            Op::Nnet(n) => n.output_types(&types),
+            Op::Conv(c) => c.output_types(&types),
+            Op::Pool(p) => p.output_types(inputs),
         }
     }
 
@@ -344,6 +362,9 @@ impl Op {
             Op::AdvancedIncSubtensor(a) => one(a.perform(inputs)?),
             Op::ZeroGrad | Op::DisconnectedGrad => one(inputs[0].clone()),
             Op::Random(r) => r.perform(inputs),
+            Op::Nnet(n) => n.perform(inputs, out_types),
+            Op::Conv(c) => c.perform(inputs, out_types),
+            Op::Pool(p) => p.perform(inputs, out_types),
         }
     }
 

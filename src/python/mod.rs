@@ -6,6 +6,7 @@ mod errors;
 mod filter;
 mod function;
 mod gradient;
+mod nnet;
 pub mod pyop;
 mod random;
 mod structure;
@@ -99,5 +100,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_unavailable_reason, m)?)?;
     config::register(m)?;
+    nnet::register(m)?;
     Ok(())
 }

@@ -1,0 +1,3 @@
+"""`T.signal`: signal-processing ops (`pool`)."""
+
+from . import pool  # noqa: F401
