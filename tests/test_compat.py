@@ -75,6 +75,13 @@ def test_rtensor_run_trains_an_unmodified_theano_program():
     assert "DeepCopyOp" in done.stdout or "Elemwise" in done.stdout
 
 
+def test_rtensor_run_trains_the_tutorials_logistic_regression_unmodified():
+    pytest.importorskip("sklearn")
+    done = run_program("logistic_sgd.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "test error" in done.stdout
+
+
 def test_rtensor_run_without_a_script_prints_usage():
     done = subprocess.run([sys.executable, "-m", "rtensor.run"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
