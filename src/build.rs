@@ -445,6 +445,86 @@ pub fn inc_subtensor(x: &VarRef, y: &VarRef, set: bool) -> Result<VarRef> {
     }
 }
 
+/// `x.shape[axis]` as an int64 0-d tensor, for a constant axis (`Shape_i`)
+/// or a symbolic one (`Subtensor` of `Shape`); negative axes count from the
+/// end.
+pub fn shape_at(x: &VarRef, axis: &VarRef) -> Result<VarRef> {
+    if let Some(c) = axis.constant_value() {
+        let a = crate::ops::scalar::scalar_i64(c)?;
+        let d = crate::ops::axis::wrap_axis(a, x.ty.ndim()).ok_or_else(|| {
+            Error::Index(format!(
+                "axis {a} is out of bounds for a {}-dimensional {}",
+                x.ty.ndim(),
+                x.ty
+            ))
+        })?;
+        return shape_i(x, d);
+    }
+    let index = if axis.ty.is_scalar_type() {
+        axis.clone()
+    } else {
+        graph::apply1(Op::ScalarFromTensor, vec![axis.clone()])?
+    };
+    subtensor(
+        &shape(x)?,
+        vec![IdxEntry::Index(index.ty.dtype())],
+        vec![index],
+    )
+}
+
+/// `Join(axis, *tensors)`.
+pub fn join(axis: &VarRef, tensors: &[VarRef]) -> Result<VarRef> {
+    let mut inputs = vec![axis.clone()];
+    inputs.extend_from_slice(tensors);
+    graph::apply1(Op::Join, inputs)
+}
+
+/// `Split{n}(x, axis, sizes)`: the `n` pieces.
+pub fn split(x: &VarRef, axis: &VarRef, sizes: &VarRef, n: usize) -> Result<Vec<VarRef>> {
+    graph::apply(Op::Split(n), vec![x.clone(), axis.clone(), sizes.clone()])
+}
+
+/// `ARange{dtype}(start, stop, step)`.
+pub fn arange(start: &VarRef, stop: &VarRef, step: &VarRef, dtype: DType) -> Result<VarRef> {
+    graph::apply1(
+        Op::ARange(dtype),
+        vec![start.clone(), stop.clone(), step.clone()],
+    )
+}
+
+/// `RepeatOp{axis}(x, repeats)`.
+pub fn repeat(x: &VarRef, repeats: &VarRef, axis: Option<usize>) -> Result<VarRef> {
+    graph::apply1(Op::Repeat(axis), vec![x.clone(), repeats.clone()])
+}
+
+/// `Flatten{outdim}(x)`.
+pub fn flatten(x: &VarRef, outdim: usize) -> Result<VarRef> {
+    graph::apply1(Op::Flatten(outdim), vec![x.clone()])
+}
+
+/// `x` with the broadcastable flags `(axis, flag)`: a `Rebroadcast` of the
+/// pairs that change something, `x` itself when none does.
+pub fn rebroadcast(x: &VarRef, axes: &[(usize, bool)]) -> Result<VarRef> {
+    let bcast = x.ty.broadcastable();
+    let changes: Vec<(usize, bool)> = axes
+        .iter()
+        .copied()
+        .filter(|&(d, b)| bcast.get(d).is_some_and(|&have| have != b))
+        .collect();
+    if changes.is_empty() {
+        return Ok(x.clone());
+    }
+    graph::apply1(
+        Op::Rebroadcast(crate::ops::Rebroadcast::new(changes)),
+        vec![x.clone()],
+    )
+}
+
+/// `BatchedDot(x, y)` of 2-d/3-d batches.
+pub fn batched_dot(x: &VarRef, y: &VarRef) -> Result<VarRef> {
+    graph::apply1(Op::BatchedDot, vec![x.clone(), y.clone()])
+}
+
 /// True when `v` is a tensor (not one of Subtensor's scalar indices).
 pub fn is_tensor(v: &VarRef) -> bool {
     matches!(v.ty, Type::Tensor(_))

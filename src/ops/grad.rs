@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::graph::{self, VarRef};
 use crate::ops::{
     AdvancedIncSubtensor, AdvancedIncSubtensor1, IncSubtensor, Op, ReduceKind, ScalarOp,
-    elemwise_grad,
+    elemwise_grad, structure_grad,
 };
 
 /// The gradient of the cost with respect to one variable.
@@ -58,6 +58,10 @@ pub fn connection_pattern(op: &Op, n_inputs: usize, n_outputs: usize) -> Vec<Vec
         Op::Elemwise(e) if e.scalar_op == ScalarOp::Second => {
             (0..n_inputs).map(|i| vec![i == 1; n_outputs]).collect()
         }
+        Op::Split(_) | Op::Alloc | Op::Repeat(_) => first_only(1),
+        Op::Eye(_) | Op::Nonzero => first_only(0),
+        Op::Join => (0..n_inputs).map(|i| vec![i > 0; n_outputs]).collect(),
+        Op::ARange(_) => (0..n_inputs).map(|i| vec![i != 1; n_outputs]).collect(),
         _ => vec![vec![true; n_outputs]; n_inputs],
     }
 }
@@ -355,6 +359,17 @@ pub fn op_grad(
             }
             Ok(out)
         }
+        Op::Join => structure_grad::join_grad(inputs, &outputs[0], &gz),
+        Op::Split(_) => structure_grad::split_grad(inputs, &gs),
+        Op::Alloc => structure_grad::alloc_grad(inputs, &gz),
+        Op::ARange(d) => structure_grad::arange_grad(*d, inputs, &outputs[0], &gz),
+        Op::Eye(_) | Op::Nonzero => Ok(vec![Grad::Disconnected; inputs.len()]),
+        Op::Repeat(axis) => structure_grad::repeat_grad(*axis, inputs, &gz),
+        Op::Rebroadcast(r) => structure_grad::rebroadcast_grad(r, &inputs[0], &gz),
+        Op::MaxAndArgmax(m) => {
+            structure_grad::max_and_argmax_grad(&m.axis, &inputs[0], &outputs[0], &gz)
+        }
+        Op::BatchedDot => structure_grad::batched_dot_grad(&inputs[0], &inputs[1], &gz),
         #[allow(unreachable_patterns)]
         _ => Ok(inputs
             .iter()

@@ -27,6 +27,7 @@ pub mod reduce;
 pub mod repeat;
 pub mod scalar;
 pub mod shape;
+pub mod structure_grad;
 pub mod subtensor;
 
 use crate::dtype::DType;
