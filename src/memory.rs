@@ -163,6 +163,30 @@ fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
     unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr() as *mut T, bytes.len() / size) }
 }
 
+/// Plain elements seen in a byte slice (tensor data, word buffers). The
+/// bytes must be aligned for `T`; callers check or own such memory.
+pub fn bytes_as<T: Element>(bytes: &[u8]) -> &[T] {
+    cast_slice(bytes)
+}
+
+/// Mutable plain elements seen in a byte slice (aligned for `T`).
+pub fn bytes_as_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
+    cast_slice_mut(bytes)
+}
+
+/// A word buffer as bytes (8-aligned, so any element type fits in it).
+pub fn words_as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
+    // SAFETY: u8 has no alignment or validity requirement; the byte length
+    // covers exactly the words borrowed mutably here.
+    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, words.len() * 8) }
+}
+
+/// A word buffer as bytes, read-only.
+pub fn words_as_bytes(words: &[u64]) -> &[u8] {
+    // SAFETY: as in `words_as_bytes_mut`, shared.
+    unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8) }
+}
+
 /// A whole storage as elements, with a tensor's element strides and offset.
 pub type ElementView<'a, T> = (&'a [T], SmallVec<[isize; 6]>, usize);
 
@@ -319,6 +343,29 @@ impl Tensor {
             strides,
             self.offset / size,
         ))
+    }
+
+    /// The whole storage as bytes (`offset` and `strides` index into it).
+    pub fn storage_bytes(&self) -> &[u8] {
+        self.storage.bytes()
+    }
+
+    /// The bytes of a fresh tensor's elements, for kernels that write them:
+    /// as `data_mut`, the storage must be uniquely owned, rtensor's own and
+    /// C-contiguous.
+    pub fn bytes_mut(&mut self) -> Result<&mut [u8]> {
+        let n = self.nbytes();
+        let offset = self.offset;
+        let contiguous = self.is_c_contiguous();
+        let storage = Arc::get_mut(&mut self.storage).ok_or_else(|| {
+            Error::Runtime("internal error: writing to a buffer that others still read".into())
+        })?;
+        if !contiguous || !storage.is_host_owned() {
+            return Err(Error::Runtime(
+                "internal error: writing to a non-contiguous or borrowed buffer".into(),
+            ));
+        }
+        Ok(&mut storage.bytes_mut()[offset..offset + n])
     }
 
     /// A C-contiguous slice of the elements, when the layout is contiguous.

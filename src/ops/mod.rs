@@ -3,9 +3,13 @@
 //! value on the CPU and declares which outputs are views of which inputs.
 
 pub mod blas;
+pub mod composite;
 pub mod elemwise;
+pub mod elemwise_exec;
+pub mod elemwise_kernels;
 pub mod reduce;
 pub mod scalar;
+pub mod scalar_math;
 pub mod shape;
 pub mod subtensor;
 
@@ -14,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::memory::Tensor;
 use crate::types::{TensorType, Type};
 
+pub use composite::Composite;
 pub use elemwise::{Elemwise, ScalarOp};
 pub use reduce::{Reduce, ReduceKind};
 pub use shape::DimShuffle;
@@ -54,6 +59,8 @@ pub enum Op {
     /// `dot` of vectors and matrices.
     Dot,
     Reduce(Reduce),
+    /// `Elemwise{Composite{...}}`: fused elementwise ops.
+    Composite(std::sync::Arc<Composite>),
 }
 
 impl Op {
@@ -74,6 +81,7 @@ impl Op {
             Op::MakeVector(d) => format!("MakeVector{{dtype='{d}'}}"),
             Op::Dot => "dot".into(),
             Op::Reduce(r) => r.name(first_input.map(|t| t.dtype()).unwrap_or(DType::Float64)),
+            Op::Composite(c) => c.display_name(),
         }
     }
 
@@ -157,6 +165,7 @@ impl Op {
                 want(1)?;
                 r.output_types(&types)
             }
+            Op::Composite(c) => c.output_types(&types),
         }
     }
 
@@ -180,6 +189,7 @@ impl Op {
             Op::MakeVector(d) => one(shape::make_vector_perform(*d, inputs)?),
             Op::Dot => one(blas::dot_perform(inputs[0], inputs[1], out_dtype)?),
             Op::Reduce(r) => one(r.perform(inputs[0])?),
+            Op::Composite(c) => one(c.perform(inputs)?),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod canonicalize;
 pub mod constant_folding;
+pub mod fusion;
 pub mod merge;
 pub mod output_protection;
 
@@ -50,12 +51,22 @@ pub fn passes(mode: Mode) -> Vec<(&'static str, Pass)> {
     p
 }
 
-/// Runs the mode's passes until none changes the graph.
-pub fn optimize(fg: &mut FunctionGraph, mode: Mode) -> Result<()> {
-    let passes = passes(mode);
+/// The passes that run once the others are done (Theano runs fusion late,
+/// so that the rewrites matching elementwise patterns see them unfused).
+pub fn late_passes(mode: Mode) -> Vec<(&'static str, Pass)> {
+    let mut p: Vec<(&'static str, Pass)> = Vec::new();
+    if mode != Mode::FastCompile {
+        p.push(("elemwise_fusion", fusion::elemwise_fusion));
+        p.push(("merge", merge::merge));
+    }
+    p
+}
+
+/// Runs `passes` until none changes the graph.
+fn fixed_point(fg: &mut FunctionGraph, passes: &[(&'static str, Pass)]) -> Result<()> {
     for _ in 0..50 {
         let mut changed = false;
-        for (_, pass) in &passes {
+        for (_, pass) in passes {
             changed |= pass(fg)?;
         }
         if !changed {
@@ -63,4 +74,10 @@ pub fn optimize(fg: &mut FunctionGraph, mode: Mode) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs the mode's passes until none changes the graph, then the late ones.
+pub fn optimize(fg: &mut FunctionGraph, mode: Mode) -> Result<()> {
+    fixed_point(fg, &passes(mode))?;
+    fixed_point(fg, &late_passes(mode))
 }
