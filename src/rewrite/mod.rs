@@ -6,6 +6,7 @@ pub mod constant_folding;
 pub mod fusion;
 pub mod merge;
 pub mod output_protection;
+pub mod pow_specialize;
 
 use crate::error::{Error, Result};
 use crate::function::fgraph::FunctionGraph;
@@ -45,6 +46,7 @@ pub fn passes(mode: Mode) -> Vec<(&'static str, Pass)> {
     let mut p: Vec<(&'static str, Pass)> = Vec::new();
     if mode != Mode::FastCompile {
         p.push(("canonicalize", canonicalize::canonicalize));
+        p.push(("pow_specialize", pow_specialize::pow_specialize));
     }
     p.push(("constant_folding", constant_folding::constant_folding));
     p.push(("merge", merge::merge));
