@@ -143,6 +143,10 @@ impl Element for f64 {}
 
 fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
     let size = std::mem::size_of::<T>();
+    if bytes.len() < size {
+        // (an empty storage's slice has a dangling, unaligned pointer)
+        return &[];
+    }
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
         "storage viewed with a misaligned element type"
@@ -155,6 +159,9 @@ fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
 
 fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
     let size = std::mem::size_of::<T>();
+    if bytes.len() < size {
+        return &mut [];
+    }
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
         "storage viewed with a misaligned element type"
@@ -526,6 +533,13 @@ mod tests {
             t.view(SmallVec::from_slice(&[5]), SmallVec::from_slice(&[4]), 0)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn an_empty_tensor_has_empty_typed_views() {
+        let t = Tensor::zeros(DType::Float64, &[0, 3]).unwrap();
+        assert_eq!(t.contiguous_slice::<f64>().unwrap().len(), 0);
+        assert_eq!(t.elements::<f64>().unwrap().0.len(), 0);
     }
 
     #[test]

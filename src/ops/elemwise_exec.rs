@@ -37,6 +37,7 @@ pub enum Raw<'a> {
 }
 
 impl<'a> Raw<'a> {
+    #[inline(always)]
     fn typed<T: Copy + crate::memory::Element>(self) -> Src<'a, T> {
         match self {
             Raw::Slice(b) => Src::Slice(bytes_as::<T>(b)),
@@ -45,6 +46,7 @@ impl<'a> Raw<'a> {
     }
 
     /// Elements `[start, start + len)` of a run (a broadcast value stays one).
+    #[inline(always)]
     fn range(self, start: usize, len: usize, itemsize: usize) -> Raw<'a> {
         match self {
             Raw::Slice(b) => Raw::Slice(&b[start * itemsize..(start + len) * itemsize]),
@@ -556,10 +558,11 @@ impl Plan<'_> {
                 let size = step.out_dtype.itemsize();
                 let mut target = std::mem::take(&mut sc.regs[step.out]);
                 let result = {
-                    let mut args: SmallVec<[Raw<'_>; 3]> = SmallVec::new();
+                    let mut args = [Raw::Scalar(&[]); 3];
+                    let mut all_scalar = true;
                     for (ki, a) in step.args.iter().enumerate() {
                         let isz = step.arg_dtype(ki).itemsize();
-                        args.push(match *a {
+                        let raw = match *a {
                             Arg::Input(i) => match &self.inputs[i] {
                                 InSrc::Contig(bytes) => {
                                     Raw::Slice(&bytes[pos * isz..(pos + len) * isz])
@@ -577,12 +580,15 @@ impl Plan<'_> {
                                     Raw::Slice(&bytes[..len * isz])
                                 }
                             }
-                        });
+                        };
+                        all_scalar &= matches!(raw, Raw::Scalar(_));
+                        args[ki] = raw;
                     }
-                    if args.iter().all(|a| matches!(a, Raw::Scalar(_))) {
+                    let args = &args[..step.args.len()];
+                    if all_scalar {
                         // Only broadcast values: computed once.
                         let t = words_as_bytes_mut(&mut target);
-                        let r = run_kernel(step.op, step.compute, &args, &mut t[..size]);
+                        let r = run_kernel(step.op, step.compute, args, &mut t[..size]);
                         if last && r.is_ok() {
                             for chunk in out[b * size..(b + len) * size].chunks_exact_mut(size) {
                                 chunk.copy_from_slice(&t[..size]);
@@ -594,13 +600,13 @@ impl Plan<'_> {
                         run_kernel(
                             step.op,
                             step.compute,
-                            &args,
+                            args,
                             &mut out[b * size..(b + len) * size],
                         )
                     } else {
                         reg_scalar[step.out] = false;
                         let t = words_as_bytes_mut(&mut target);
-                        run_kernel(step.op, step.compute, &args, &mut t[..len * size])
+                        run_kernel(step.op, step.compute, args, &mut t[..len * size])
                     }
                 };
                 sc.regs[step.out] = target;
@@ -646,15 +652,34 @@ fn check_program_inputs(prog: &Program, inputs: &[&Tensor]) -> Result<()> {
     Ok(())
 }
 
-/// Inputs that can be read in place, copying those that cannot.
-fn usable_inputs(inputs: &[&Tensor]) -> Result<SmallVec<[Option<Tensor>; 4]>> {
+/// The shape of inputs broadcast together. The usual cases (one shape,
+/// plus one-element operands) need no general broadcasting.
+fn out_shape(inputs: &[&Tensor]) -> Result<crate::memory::Shape> {
+    let first = inputs.first().map(|t| &t.shape[..]).unwrap_or(&[]);
+    if inputs.iter().all(|t| t.shape[..] == *first) {
+        return Ok(first.into());
+    }
+    if let Some(big) = inputs.iter().find(|t| t.size() != 1)
+        && inputs
+            .iter()
+            .all(|t| t.shape == big.shape || (t.size() == 1 && t.ndim() <= big.ndim()))
+    {
+        return Ok(big.shape.clone());
+    }
+    let mut shapes: SmallVec<[&[usize]; 4]> = SmallVec::new();
+    shapes.extend(inputs.iter().map(|t| &t.shape[..]));
+    broadcast_shapes(&shapes)
+}
+
+/// `inputs` with the ones that cannot be read in place copied.
+fn aligned_copies(inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
     inputs
         .iter()
         .map(|t| {
             if aligned(t) {
-                Ok(None)
+                Ok((*t).clone())
             } else {
-                t.deep_copy().map(Some)
+                t.deep_copy()
             }
         })
         .collect()
@@ -663,21 +688,22 @@ fn usable_inputs(inputs: &[&Tensor]) -> Result<SmallVec<[Option<Tensor>; 4]>> {
 /// Runs `prog` on values broadcast together; a fresh C-contiguous output.
 pub fn run_program(prog: &Program, inputs: &[&Tensor]) -> Result<Tensor> {
     check_program_inputs(prog, inputs)?;
-    let shapes: SmallVec<[&[usize]; 4]> = inputs.iter().map(|t| &t.shape[..]).collect();
-    let shape = broadcast_shapes(&shapes)?;
+    if !inputs.iter().all(|t| aligned(t)) {
+        let copies = aligned_copies(inputs)?;
+        let refs: Vec<&Tensor> = copies.iter().collect();
+        return run_program(prog, &refs);
+    }
+    let shape = out_shape(inputs)?;
     let mut out = Tensor::zeros(prog.out_dtype(), &shape)?;
     let n = out.size();
     if n == 0 {
         return Ok(out);
     }
-    let copies = usable_inputs(inputs)?;
+    let mut srcs: SmallVec<[InSrc<'_>; 4]> = SmallVec::new();
+    srcs.extend(inputs.iter().map(|t| in_src(t, &shape)));
     let plan = Plan {
         prog,
-        inputs: inputs
-            .iter()
-            .zip(&copies)
-            .map(|(t, c)| in_src(c.as_ref().unwrap_or(t), &shape))
-            .collect(),
+        inputs: srcs,
         shape: &shape,
     };
     let size = prog.out_dtype().itemsize();
@@ -696,31 +722,36 @@ pub fn run_program(prog: &Program, inputs: &[&Tensor]) -> Result<Tensor> {
 
 /// One `Elemwise{op}` on values, with output dtype `out_dtype`.
 pub fn run_elemwise(op: ScalarOp, inputs: &[&Tensor], out_dtype: DType) -> Result<Tensor> {
-    let dtypes: SmallVec<[DType; 3]> = inputs.iter().map(|t| t.dtype).collect();
-    let (compute, native) = op.kernel_dtypes(&dtypes, out_dtype);
-    let wants = |k: usize| {
-        if op == ScalarOp::Switch && k == 0 {
-            DType::Bool
-        } else if let Kind::Cast(_) = op.kind() {
-            dtypes[0]
-        } else {
-            compute
-        }
-    };
-    let no_cast = native == out_dtype && dtypes.iter().enumerate().all(|(k, &d)| d == wants(k));
-    if no_cast {
-        let shapes: SmallVec<[&[usize]; 3]> = inputs.iter().map(|t| &t.shape[..]).collect();
-        let shape = broadcast_shapes(&shapes)?;
-        let direct = inputs.iter().all(|t| {
-            aligned(t) && (t.size() == 1 || (t.shape == shape && t.is_c_contiguous()))
+    let mut all = [DType::Bool; 3];
+    for (d, t) in all.iter_mut().zip(inputs) {
+        *d = t.dtype;
+    }
+    let dtypes = &all[..inputs.len().min(3)];
+    let (compute, native) = op.kernel_dtypes(dtypes, out_dtype);
+    let is_cast = matches!(op.kind(), Kind::Cast(_));
+    let no_cast = native == out_dtype
+        && dtypes.iter().enumerate().all(|(k, &d)| {
+            d == if op == ScalarOp::Switch && k == 0 {
+                DType::Bool
+            } else if is_cast {
+                d
+            } else {
+                compute
+            }
         });
-        if direct {
-            check_supported(op, &dtypes, compute)?;
+    if no_cast && inputs.iter().all(|t| aligned(t)) {
+        let shape = out_shape(inputs)?;
+        if inputs
+            .iter()
+            .all(|t| t.size() == 1 || (t.shape == shape && t.is_c_contiguous()))
+        {
+            // (run_kernel refuses the dtypes it has no loop for)
             return run_direct(op, compute, inputs, &shape, out_dtype);
         }
     }
-    let mut b = Builder::new(&dtypes);
-    let args: SmallVec<[Val; 3]> = (0..inputs.len()).map(|i| b.input(i)).collect();
+    let mut b = Builder::new(dtypes);
+    let mut args: SmallVec<[Val; 3]> = SmallVec::new();
+    args.extend((0..inputs.len()).map(|i| b.input(i)));
     let r = b.apply(op, &args, out_dtype)?;
     run_program(&b.finish(r), inputs)
 }
@@ -738,19 +769,19 @@ fn run_direct(
     if n == 0 {
         return Ok(out);
     }
-    let args: SmallVec<[(Raw<'_>, usize); 3]> = inputs
-        .iter()
-        .map(|t| {
-            let size = t.dtype.itemsize();
-            let bytes = &t.storage_bytes()[t.offset..t.offset + t.nbytes()];
-            let raw = if t.size() == 1 {
-                Raw::Scalar(bytes)
-            } else {
-                Raw::Slice(bytes)
-            };
-            (raw, size)
-        })
-        .collect();
+    let mut args = [Raw::Scalar(&[]); 3];
+    let mut sizes = [0usize; 3];
+    for (k, t) in inputs.iter().enumerate().take(3) {
+        let size = t.dtype.itemsize();
+        let bytes = &t.storage_bytes()[t.offset..t.offset + t.nbytes()];
+        args[k] = if t.size() == 1 {
+            Raw::Scalar(bytes)
+        } else {
+            Raw::Slice(bytes)
+        };
+        sizes[k] = size;
+    }
+    let m = inputs.len().min(3);
     let size = out_dtype.itemsize();
     let bytes = out.bytes_mut()?;
     if parallel(n) {
@@ -760,15 +791,14 @@ fn run_direct(
             .enumerate()
             .try_for_each(|(c, o)| {
                 let len = o.len() / size;
-                let part: SmallVec<[Raw<'_>; 3]> = args
-                    .iter()
-                    .map(|(r, s)| r.range(c * chunk, len, *s))
-                    .collect();
-                run_kernel(op, compute, &part, o)
+                let mut part = args;
+                for (p, s) in part.iter_mut().zip(sizes).take(m) {
+                    *p = p.range(c * chunk, len, s);
+                }
+                run_kernel(op, compute, &part[..m], o)
             })?;
     } else {
-        let whole: SmallVec<[Raw<'_>; 3]> = args.iter().map(|(r, _)| *r).collect();
-        run_kernel(op, compute, &whole, bytes)?;
+        run_kernel(op, compute, &args[..m], bytes)?;
     }
     Ok(out)
 }
