@@ -139,10 +139,74 @@ fn not_of_kind(op: ScalarOp, kind: &str) -> Error {
     ))
 }
 
+/// The instruction sets of this CPU, detected once.
+fn arch() -> pulp::Arch {
+    static ARCH: std::sync::OnceLock<pulp::Arch> = std::sync::OnceLock::new();
+    *ARCH.get_or_init(pulp::Arch::new)
+}
+
+/// A float kernel call, run through `pulp`'s dispatch so that its loops are
+/// compiled (and vectorized) for the widest instruction set the CPU has.
+struct FloatUnary<'a, F> {
+    op: ScalarOp,
+    a: Src<'a, F>,
+    out: &'a mut [F],
+}
+
+impl<F: Float> pulp::WithSimd for FloatUnary<'_, F> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Result<()> {
+        float_unary_loops(self.op, self.a, self.out)
+    }
+}
+
 /// Float functions of one float.
 pub fn float_unary<F: Float>(op: ScalarOp, a: Src<F>, out: &mut [F]) -> Result<()> {
+    arch().dispatch(FloatUnary { op, a, out })
+}
+
+/// Recomputes with `f` the elements whose argument is beyond the range of
+/// the vectorizable trigonometric functions.
+#[inline(always)]
+fn fix_large_arguments<F: Float>(a: Src<F>, out: &mut [F], f: fn(F) -> F) {
+    if F::TRIG_BULK_LIMIT.is_infinite() {
+        return;
+    }
+    let big = |x: F| x.to_f64().abs() > F::TRIG_BULK_LIMIT;
+    match a {
+        Src::Slice(s) => {
+            // A vectorizable test first: such arguments are rare.
+            if !s.iter().fold(false, |any, &x| any | big(x)) {
+                return;
+            }
+            for (o, &x) in out.iter_mut().zip(s) {
+                if big(x) {
+                    *o = f(x);
+                }
+            }
+        }
+        Src::Scalar(x) => {
+            if big(x) {
+                out.fill(f(x));
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn float_unary_loops<F: Float>(op: ScalarOp, a: Src<F>, out: &mut [F]) -> Result<()> {
     use ScalarOp::*;
     match op {
+        Sin => {
+            map1(a, out, F::sin_bulk);
+            fix_large_arguments(a, out, F::sin);
+        }
+        Cos => {
+            map1(a, out, F::cos_bulk);
+            fix_large_arguments(a, out, F::cos);
+        }
         Sqrt => map1(a, out, F::sqrt),
         Exp => map1(a, out, F::exp),
         Exp2 => map1(a, out, F::exp2),
@@ -151,8 +215,6 @@ pub fn float_unary<F: Float>(op: ScalarOp, a: Src<F>, out: &mut [F]) -> Result<(
         Log2 => map1(a, out, F::log2),
         Log10 => map1(a, out, F::log10),
         Log1p => map1(a, out, F::ln_1p),
-        Sin => map1(a, out, F::sin),
-        Cos => map1(a, out, F::cos),
         Tan => map1(a, out, F::tan),
         ArcSin => map1(a, out, F::asin),
         ArcCos => map1(a, out, F::acos),
