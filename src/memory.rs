@@ -53,20 +53,95 @@ unsafe impl Send for Storage {}
 // SAFETY: see `Send` above; shared access is read-only.
 unsafe impl Sync for Storage {}
 
+/// `words` zeroed words from the allocator's zeroed path (fresh pages from
+/// the OS are not written twice).
+fn zeroed_words(words: usize, nbytes: usize) -> Result<Vec<u64>> {
+    let fail = || Error::Memory(format!("failed to allocate {nbytes} bytes on the host"));
+    let layout = std::alloc::Layout::array::<u64>(words).map_err(|_| fail())?;
+    // SAFETY: `words >= 1`, so the layout has a non-zero size.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) } as *mut u64;
+    if ptr.is_null() {
+        return Err(fail());
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of
+    // `words` u64s (the Vec frees it with that layout), and all of them are
+    // initialized (zero).
+    Ok(unsafe { Vec::from_raw_parts(ptr, words, words) })
+}
+
+/// Large host buffers freed recently, handed out again by
+/// [`Storage::recycled`]: the allocator gives big blocks back to the OS, and
+/// getting such memory again costs a page fault and a zeroing per page.
+mod recycle {
+    use std::sync::Mutex;
+
+    /// Buffers at least this large are kept.
+    pub const MIN_BYTES: usize = 1 << 20;
+    const MAX_BUFFERS: usize = 8;
+    const MAX_BYTES: usize = 256 << 20;
+
+    static POOL: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
+
+    pub fn give(v: Vec<u64>) {
+        if v.len() * 8 > MAX_BYTES {
+            return;
+        }
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        pool.push(v);
+        while pool.len() > MAX_BUFFERS || pool.iter().map(|b| b.len() * 8).sum::<usize>() > MAX_BYTES {
+            pool.remove(0);
+        }
+    }
+
+    /// A kept buffer of at least `words` words (and not much more).
+    pub fn take(words: usize) -> Option<Vec<u64>> {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        let i = pool
+            .iter()
+            .rposition(|b| b.len() >= words && b.len() <= words + words / 4)?;
+        Some(pool.swap_remove(i))
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Owner::Host(v) = &mut self.owner
+            && v.len() * 8 >= recycle::MIN_BYTES
+        {
+            recycle::give(std::mem::take(v));
+        }
+    }
+}
+
 impl Storage {
     /// A zeroed host allocation of at least `nbytes` bytes.
     pub fn zeroed(nbytes: usize) -> Result<Storage> {
         let words = nbytes.div_ceil(8).max(1);
-        let mut v: Vec<u64> = Vec::new();
-        v.try_reserve_exact(words)
-            .map_err(|_| Error::Memory(format!("failed to allocate {nbytes} bytes on the host")))?;
-        v.resize(words, 0);
+        let mut v = zeroed_words(words, nbytes)?;
         let ptr = v.as_mut_ptr() as *mut u8;
         Ok(Storage {
             ptr,
             nbytes,
             owner: Owner::Host(v),
         })
+    }
+
+    /// A host allocation of at least `nbytes` bytes with unspecified (but
+    /// initialized) contents, for kernels that write every byte: a recycled
+    /// buffer when one fits, else zeroed memory.
+    pub fn recycled(nbytes: usize) -> Result<Storage> {
+        let words = nbytes.div_ceil(8).max(1);
+        if nbytes >= recycle::MIN_BYTES
+            && let Some(mut v) = recycle::take(words)
+        {
+            let ptr = v.as_mut_ptr() as *mut u8;
+            return Ok(Storage {
+                ptr,
+                nbytes,
+                owner: Owner::Host(v),
+            });
+        }
+        Storage::zeroed(nbytes)
     }
 
     /// Memory owned by `owner` (for instance a NumPy array).
@@ -231,6 +306,20 @@ impl Tensor {
     pub fn zeros(dtype: DType, shape: &[usize]) -> Result<Tensor> {
         let size: usize = shape.iter().product();
         let storage = Storage::zeroed(size * dtype.itemsize())?;
+        Ok(Tensor {
+            storage: Arc::new(storage),
+            dtype,
+            shape: shape.into(),
+            strides: c_strides(shape, dtype.itemsize()),
+            offset: 0,
+        })
+    }
+
+    /// A fresh C-contiguous tensor whose contents are unspecified (possibly a
+    /// recycled buffer's): for kernels that write every element.
+    pub fn empty(dtype: DType, shape: &[usize]) -> Result<Tensor> {
+        let size: usize = shape.iter().product();
+        let storage = Storage::recycled(size * dtype.itemsize())?;
         Ok(Tensor {
             storage: Arc::new(storage),
             dtype,
@@ -533,6 +622,21 @@ mod tests {
             t.view(SmallVec::from_slice(&[5]), SmallVec::from_slice(&[4]), 0)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn large_freed_buffers_are_handed_out_again() {
+        let n = (recycle::MIN_BYTES / 8) * 3;
+        let mut a = Tensor::zeros(DType::Float64, &[n]).unwrap();
+        a.data_mut::<f64>().unwrap()[0] = 7.0;
+        let p = a.data_ptr();
+        drop(a);
+        let b = Tensor::empty(DType::Float64, &[n]).unwrap();
+        assert_eq!(b.data_ptr(), p);
+        // zeros stay zeros even when a buffer could be recycled
+        drop(b);
+        let c = Tensor::zeros(DType::Float64, &[n]).unwrap();
+        assert_eq!(c.contiguous_slice::<f64>().unwrap()[0], 0.0);
     }
 
     #[test]

@@ -694,7 +694,7 @@ pub fn run_program(prog: &Program, inputs: &[&Tensor]) -> Result<Tensor> {
         return run_program(prog, &refs);
     }
     let shape = out_shape(inputs)?;
-    let mut out = Tensor::zeros(prog.out_dtype(), &shape)?;
+    let mut out = Tensor::empty(prog.out_dtype(), &shape)?;
     let n = out.size();
     if n == 0 {
         return Ok(out);
@@ -764,7 +764,7 @@ fn run_direct(
     shape: &[usize],
     out_dtype: DType,
 ) -> Result<Tensor> {
-    let mut out = Tensor::zeros(out_dtype, shape)?;
+    let mut out = Tensor::empty(out_dtype, shape)?;
     let n = out.size();
     if n == 0 {
         return Ok(out);
