@@ -60,6 +60,22 @@ unsafe impl Send for Storage {}
 // SAFETY: see `Send` above; shared access is read-only.
 unsafe impl Sync for Storage {}
 
+/// `words` zeroed words from the allocator's zeroed path (fresh pages from
+/// the OS are not written twice).
+fn zeroed_words(words: usize, nbytes: usize) -> Result<Vec<u64>> {
+    let fail = || Error::Memory(format!("failed to allocate {nbytes} bytes on the host"));
+    let layout = std::alloc::Layout::array::<u64>(words).map_err(|_| fail())?;
+    // SAFETY: `words >= 1`, so the layout has a non-zero size.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) } as *mut u64;
+    if ptr.is_null() {
+        return Err(fail());
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of
+    // `words` u64s (the Vec frees it with that layout), and all of them are
+    // initialized (zero).
+    Ok(unsafe { Vec::from_raw_parts(ptr, words, words) })
+}
+
 impl Storage {
     /// A zeroed host allocation of at least `nbytes` bytes.
     pub fn zeroed(nbytes: usize) -> Result<Storage> {
@@ -70,11 +86,7 @@ impl Storage {
                 v
             }
             None => {
-                let mut v: Vec<u64> = Vec::new();
-                v.try_reserve_exact(words).map_err(|_| {
-                    Error::Memory(format!("failed to allocate {nbytes} bytes on the host"))
-                })?;
-                v.resize(words, 0);
+                let v = zeroed_words(words, nbytes)?;
                 FRESH_BYTES.fetch_add(words * 8, Ordering::Relaxed);
                 v
             }
@@ -88,6 +100,25 @@ impl Storage {
             nbytes,
             owner: Owner::Host(v),
         })
+    }
+
+    /// A host allocation of at least `nbytes` bytes with unspecified (but
+    /// initialized) contents, for kernels that write every byte: a recycled
+    /// buffer when one fits, else zeroed memory.
+    pub fn recycled(nbytes: usize) -> Result<Storage> {
+        let words = nbytes.div_ceil(8).max(1);
+        if let Some(mut v) = pool_take(words) {
+            REQUESTED_BYTES.fetch_add(words * 8, Ordering::Relaxed);
+            let live = LIVE_BYTES.fetch_add(words * 8, Ordering::Relaxed) + words * 8;
+            PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
+            let ptr = v.as_mut_ptr() as *mut u8;
+            return Ok(Storage {
+                ptr,
+                nbytes,
+                owner: Owner::Host(v),
+            });
+        }
+        Storage::zeroed(nbytes)
     }
 
     /// Memory owned by `owner` (for instance a NumPy array).
@@ -299,6 +330,30 @@ fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
     unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr() as *mut T, bytes.len() / size) }
 }
 
+/// Plain elements seen in a byte slice (tensor data, word buffers). The
+/// bytes must be aligned for `T`; callers check or own such memory.
+pub fn bytes_as<T: Element>(bytes: &[u8]) -> &[T] {
+    cast_slice(bytes)
+}
+
+/// Mutable plain elements seen in a byte slice (aligned for `T`).
+pub fn bytes_as_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
+    cast_slice_mut(bytes)
+}
+
+/// A word buffer as bytes (8-aligned, so any element type fits in it).
+pub fn words_as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
+    // SAFETY: u8 has no alignment or validity requirement; the byte length
+    // covers exactly the words borrowed mutably here.
+    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, words.len() * 8) }
+}
+
+/// A word buffer as bytes, read-only.
+pub fn words_as_bytes(words: &[u64]) -> &[u8] {
+    // SAFETY: as in `words_as_bytes_mut`, shared.
+    unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8) }
+}
+
 /// A whole storage as elements, with a tensor's element strides and offset.
 pub type ElementView<'a, T> = (&'a [T], SmallVec<[isize; 6]>, usize);
 
@@ -336,6 +391,20 @@ impl Tensor {
     pub fn zeros(dtype: DType, shape: &[usize]) -> Result<Tensor> {
         let size: usize = shape.iter().product();
         let storage = Storage::zeroed(size * dtype.itemsize())?;
+        Ok(Tensor {
+            storage: Arc::new(storage),
+            dtype,
+            shape: shape.into(),
+            strides: c_strides(shape, dtype.itemsize()),
+            offset: 0,
+        })
+    }
+
+    /// A fresh C-contiguous tensor whose contents are unspecified (possibly a
+    /// recycled buffer's): for kernels that write every element.
+    pub fn empty(dtype: DType, shape: &[usize]) -> Result<Tensor> {
+        let size: usize = shape.iter().product();
+        let storage = Storage::recycled(size * dtype.itemsize())?;
         Ok(Tensor {
             storage: Arc::new(storage),
             dtype,
@@ -484,6 +553,29 @@ impl Tensor {
             strides,
             self.offset / size,
         ))
+    }
+
+    /// The whole storage as bytes (`offset` and `strides` index into it).
+    pub fn storage_bytes(&self) -> &[u8] {
+        self.storage.bytes()
+    }
+
+    /// The bytes of a fresh tensor's elements, for kernels that write them:
+    /// as `data_mut`, the storage must be uniquely owned, rtensor's own and
+    /// C-contiguous.
+    pub fn bytes_mut(&mut self) -> Result<&mut [u8]> {
+        let n = self.nbytes();
+        let offset = self.offset;
+        let contiguous = self.is_c_contiguous();
+        let storage = Arc::get_mut(&mut self.storage).ok_or_else(|| {
+            Error::Runtime("internal error: writing to a buffer that others still read".into())
+        })?;
+        if !contiguous || !storage.is_host_owned() {
+            return Err(Error::Runtime(
+                "internal error: writing to a non-contiguous or borrowed buffer".into(),
+            ));
+        }
+        Ok(&mut storage.bytes_mut()[offset..offset + n])
     }
 
     /// A C-contiguous slice of the elements, when the layout is contiguous.

@@ -1,14 +1,13 @@
 //! Elementwise ops: a scalar op applied over broadcast tensors (Theano's
-//! `Elemwise{add,no_inplace}`), with NumPy-like upcasting.
+//! `Elemwise{add,no_inplace}`), with Theano's output-dtype rules. The
+//! kernels are in `elemwise_exec` (blocks, threads) and `elemwise_kernels`
+//! (typed loops).
 
 use crate::dtype::{self, DType};
 use crate::error::{Error, Result};
 use crate::memory::Tensor;
-use crate::ops::scalar::{
-    Prim, broadcast_copy, broadcast_shapes, cast_tensor, convert, map1, map2, map3,
-};
+use crate::ops::elemwise_exec;
 use crate::types::{Broadcastable, TensorType, Type};
-use crate::with_dtype;
 
 /// The scalar operation an `Elemwise` applies.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
@@ -45,98 +44,323 @@ pub enum ScalarOp {
     /// `switch(cond, a, b)`.
     Switch,
     Cast(DType),
+    Exp2,
+    Log2,
+    Log10,
+    Log1p,
+    Expm1,
+    Sgn,
+    Floor,
+    Ceil,
+    Trunc,
+    RoundHalfToEven,
+    RoundHalfAwayFromZero,
+    Tan,
+    ArcSin,
+    ArcCos,
+    ArcTan,
+    ArcTan2,
+    Sinh,
+    Cosh,
+    ArcSinh,
+    ArcCosh,
+    ArcTanh,
+    Erf,
+    Erfc,
+    Erfinv,
+    Gamma,
+    GammaLn,
+    /// `clip(x, lo, hi)`: `lo` where `x < lo`, else `hi` where `x > hi`, else `x`.
+    Clip,
+    IsNan,
+    IsInf,
+    /// `1 / x`.
+    Inv,
+    Deg2Rad,
+    Rad2Deg,
+    /// `log(1 + exp(x))`, computed without overflow.
+    Softplus,
     /// `second(a, b)` (`T.fill`): `b` broadcast to the shape of `a`, in `b`'s
     /// dtype. Gradient: none for `a` (only its shape matters), and for `b`
     /// the output gradient summed over the axes `b` was broadcast along.
     Second,
 }
 
+/// The shape of a scalar op's kernel: what it reads and writes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// A float function of one float (exp, sin...).
+    FloatUnary,
+    /// `T -> T` for any real dtype (neg, abs, sqr, sgn, invert).
+    Unary,
+    /// `T -> bool` (isnan, isinf).
+    Predicate,
+    /// `(T, T) -> T` (arithmetic, bitwise, maximum...).
+    Binary,
+    /// `(F, F) -> F` for floats (arctan2).
+    FloatBinary,
+    /// `(T, T) -> bool`.
+    Compare,
+    /// `(bool, T, T) -> T`.
+    Switch,
+    /// `(T, T, T) -> T`.
+    Clip,
+    /// `A -> B`.
+    Cast(DType),
+}
+
+/// Every scalar op but the casts, for parsing names.
+const ALL: [ScalarOp; 64] = {
+    use ScalarOp::*;
+    [
+        Add,
+        Sub,
+        Mul,
+        TrueDiv,
+        IntDiv,
+        Mod,
+        Pow,
+        Maximum,
+        Minimum,
+        Eq,
+        Neq,
+        Lt,
+        Le,
+        Gt,
+        Ge,
+        And,
+        Or,
+        Xor,
+        Neg,
+        Abs,
+        Sqr,
+        Sqrt,
+        Exp,
+        Log,
+        Sin,
+        Cos,
+        Tanh,
+        Sigmoid,
+        Invert,
+        Switch,
+        Exp2,
+        Log2,
+        Log10,
+        Log1p,
+        Expm1,
+        Sgn,
+        Floor,
+        Ceil,
+        Trunc,
+        RoundHalfToEven,
+        RoundHalfAwayFromZero,
+        Tan,
+        ArcSin,
+        ArcCos,
+        ArcTan,
+        ArcTan2,
+        Sinh,
+        Cosh,
+        ArcSinh,
+        ArcCosh,
+        ArcTanh,
+        Erf,
+        Erfc,
+        Erfinv,
+        Gamma,
+        GammaLn,
+        Clip,
+        IsNan,
+        IsInf,
+        Inv,
+        Deg2Rad,
+        Rad2Deg,
+        Softplus,
+        Second,
+    ]
+};
+
 impl ScalarOp {
-    /// Theano's name of the scalar op.
+    /// Theano's name of the tensor function (`Elemwise{<name>,no_inplace}`).
     pub fn name(self) -> String {
-        match self {
-            ScalarOp::Add => "add".into(),
-            ScalarOp::Sub => "sub".into(),
-            ScalarOp::Mul => "mul".into(),
-            ScalarOp::TrueDiv => "true_div".into(),
-            ScalarOp::IntDiv => "int_div".into(),
-            ScalarOp::Mod => "mod".into(),
-            ScalarOp::Pow => "pow".into(),
-            ScalarOp::Maximum => "maximum".into(),
-            ScalarOp::Minimum => "minimum".into(),
-            ScalarOp::Eq => "eq".into(),
-            ScalarOp::Neq => "neq".into(),
-            ScalarOp::Lt => "lt".into(),
-            ScalarOp::Le => "le".into(),
-            ScalarOp::Gt => "gt".into(),
-            ScalarOp::Ge => "ge".into(),
-            ScalarOp::And => "and_".into(),
-            ScalarOp::Or => "or_".into(),
-            ScalarOp::Xor => "xor".into(),
-            ScalarOp::Neg => "neg".into(),
-            ScalarOp::Abs => "abs_".into(),
-            ScalarOp::Sqr => "sqr".into(),
-            ScalarOp::Sqrt => "sqrt".into(),
-            ScalarOp::Exp => "exp".into(),
-            ScalarOp::Log => "log".into(),
-            ScalarOp::Sin => "sin".into(),
-            ScalarOp::Cos => "cos".into(),
-            ScalarOp::Tanh => "tanh".into(),
-            ScalarOp::Sigmoid => "sigmoid".into(),
-            ScalarOp::Invert => "invert".into(),
-            ScalarOp::Switch => "switch".into(),
-            ScalarOp::Cast(d) => format!("Cast{{{d}}}"),
-            ScalarOp::Second => "second".into(),
-        }
+        use ScalarOp::*;
+        let s = match self {
+            Cast(d) => return format!("Cast{{{d}}}"),
+            Add => "add",
+            Sub => "sub",
+            Mul => "mul",
+            TrueDiv => "true_div",
+            IntDiv => "int_div",
+            Mod => "mod",
+            Pow => "pow",
+            Maximum => "maximum",
+            Minimum => "minimum",
+            Eq => "eq",
+            Neq => "neq",
+            Lt => "lt",
+            Le => "le",
+            Gt => "gt",
+            Ge => "ge",
+            And => "and_",
+            Or => "or_",
+            Xor => "xor",
+            Neg => "neg",
+            Abs => "abs_",
+            Sqr => "sqr",
+            Sqrt => "sqrt",
+            Exp => "exp",
+            Log => "log",
+            Sin => "sin",
+            Cos => "cos",
+            Tanh => "tanh",
+            Sigmoid => "sigmoid",
+            Invert => "invert",
+            Switch => "switch",
+            Exp2 => "exp2",
+            Log2 => "log2",
+            Log10 => "log10",
+            Log1p => "log1p",
+            Expm1 => "expm1",
+            Sgn => "sgn",
+            Floor => "floor",
+            Ceil => "ceil",
+            Trunc => "trunc",
+            RoundHalfToEven => "round_half_to_even",
+            RoundHalfAwayFromZero => "round_half_away_from_zero",
+            Tan => "tan",
+            ArcSin => "arcsin",
+            ArcCos => "arccos",
+            ArcTan => "arctan",
+            ArcTan2 => "arctan2",
+            Sinh => "sinh",
+            Cosh => "cosh",
+            ArcSinh => "arcsinh",
+            ArcCosh => "arccosh",
+            ArcTanh => "arctanh",
+            Erf => "erf",
+            Erfc => "erfc",
+            Erfinv => "erfinv",
+            Gamma => "gamma",
+            GammaLn => "gammaln",
+            Clip => "clip",
+            IsNan => "isnan",
+            IsInf => "isinf",
+            Inv => "inv",
+            Deg2Rad => "deg2rad",
+            Rad2Deg => "rad2deg",
+            Softplus => "softplus",
+            Second => "second",
+        };
+        s.into()
+    }
+
+    /// `str()` of Theano's scalar op, as it appears inside `Composite{...}`
+    /// (unnamed scalar ops print as their class name: `LT`, `Switch`, `Abs`).
+    pub fn scalar_name(self) -> String {
+        use ScalarOp::*;
+        let s = match self {
+            Eq => "EQ",
+            Neq => "NEQ",
+            Lt => "LT",
+            Le => "LE",
+            Gt => "GT",
+            Ge => "GE",
+            And => "AND",
+            Or => "OR",
+            Xor => "XOR",
+            Invert => "Invert",
+            Abs => "Abs",
+            Switch => "Switch",
+            IsNan => "IsNan",
+            IsInf => "IsInf",
+            RoundHalfToEven => "RoundHalfToEven",
+            RoundHalfAwayFromZero => "RoundHalfAwayFromZero",
+            Sigmoid => "scalar_sigmoid",
+            Softplus => "scalar_softplus",
+            _ => return self.name(),
+        };
+        s.into()
+    }
+
+    /// The infix operator Theano's pretty printer uses, if any.
+    pub fn infix(self) -> Option<&'static str> {
+        use ScalarOp::*;
+        Some(match self {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            TrueDiv => "/",
+            IntDiv => "//",
+            Mod => "%",
+            Pow => "**",
+            Neg => "-",
+            _ => return None,
+        })
     }
 
     /// Parses Theano's name (as the Python layer spells it).
     pub fn parse(name: &str) -> Result<ScalarOp> {
-        const ALL: [ScalarOp; 31] = [
-            ScalarOp::Add,
-            ScalarOp::Sub,
-            ScalarOp::Mul,
-            ScalarOp::TrueDiv,
-            ScalarOp::IntDiv,
-            ScalarOp::Mod,
-            ScalarOp::Pow,
-            ScalarOp::Maximum,
-            ScalarOp::Minimum,
-            ScalarOp::Eq,
-            ScalarOp::Neq,
-            ScalarOp::Lt,
-            ScalarOp::Le,
-            ScalarOp::Gt,
-            ScalarOp::Ge,
-            ScalarOp::And,
-            ScalarOp::Or,
-            ScalarOp::Xor,
-            ScalarOp::Neg,
-            ScalarOp::Abs,
-            ScalarOp::Sqr,
-            ScalarOp::Sqrt,
-            ScalarOp::Exp,
-            ScalarOp::Log,
-            ScalarOp::Sin,
-            ScalarOp::Cos,
-            ScalarOp::Tanh,
-            ScalarOp::Sigmoid,
-            ScalarOp::Invert,
-            ScalarOp::Switch,
-            ScalarOp::Second,
-        ];
         ALL.iter()
             .copied()
             .find(|op| op.name() == name)
             .ok_or_else(|| Error::Value(format!("unknown elementwise op {name:?}")))
     }
 
-    pub fn arity(self) -> usize {
+    pub fn kind(self) -> Kind {
         use ScalarOp::*;
         match self {
-            Neg | Abs | Sqr | Sqrt | Exp | Log | Sin | Cos | Tanh | Sigmoid | Invert | Cast(_) => 1,
-            Switch => 3,
-            _ => 2,
+            Cast(d) => Kind::Cast(d),
+            Neg | Abs | Sqr | Sgn | Invert => Kind::Unary,
+            IsNan | IsInf => Kind::Predicate,
+            Add | Sub | Mul | TrueDiv | IntDiv | Mod | Pow | Maximum | Minimum | And | Or | Xor
+            | Second => Kind::Binary,
+            ArcTan2 => Kind::FloatBinary,
+            Eq | Neq | Lt | Le | Gt | Ge => Kind::Compare,
+            Switch => Kind::Switch,
+            Clip => Kind::Clip,
+            Sqrt
+            | Exp
+            | Log
+            | Sin
+            | Cos
+            | Tanh
+            | Sigmoid
+            | Exp2
+            | Log2
+            | Log10
+            | Log1p
+            | Expm1
+            | Floor
+            | Ceil
+            | Trunc
+            | RoundHalfToEven
+            | RoundHalfAwayFromZero
+            | Tan
+            | ArcSin
+            | ArcCos
+            | ArcTan
+            | Sinh
+            | Cosh
+            | ArcSinh
+            | ArcCosh
+            | ArcTanh
+            | Erf
+            | Erfc
+            | Erfinv
+            | Gamma
+            | GammaLn
+            | Inv
+            | Deg2Rad
+            | Rad2Deg
+            | Softplus => Kind::FloatUnary,
+        }
+    }
+
+    pub fn arity(self) -> usize {
+        match self.kind() {
+            Kind::FloatUnary | Kind::Unary | Kind::Predicate | Kind::Cast(_) => 1,
+            Kind::Switch | Kind::Clip => 3,
+            Kind::Binary | Kind::FloatBinary | Kind::Compare => 2,
         }
     }
 
@@ -149,22 +373,44 @@ impl ScalarOp {
     }
 
     fn is_comparison(self) -> bool {
-        use ScalarOp::*;
-        matches!(self, Eq | Neq | Lt | Le | Gt | Ge)
+        self.kind() == Kind::Compare
     }
 
-    fn is_float_function(self) -> bool {
-        use ScalarOp::*;
-        matches!(self, Sqrt | Exp | Log | Sin | Cos | Tanh | Sigmoid)
-    }
-
-    /// The output dtype for these input dtypes.
+    /// The output dtype for these input dtypes (Theano's `output_types_preference`).
     pub fn output_dtype(self, inputs: &[DType]) -> Result<DType> {
         use ScalarOp::*;
+        let type_err = |what: &str| {
+            Err(Error::Type(format!(
+                "{} {what}, got input dtypes ({})",
+                self.name(),
+                inputs
+                    .iter()
+                    .map(|d| d.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        };
+        let first = inputs.first().copied().unwrap_or(DType::Float64);
         Ok(match self {
             Cast(d) => d,
             _ if self.is_comparison() => DType::Bool,
-            _ if self.is_float_function() => inputs[0].upgrade_to_float(),
+            IsNan | IsInf => DType::Bool,
+            RoundHalfToEven | RoundHalfAwayFromZero => {
+                if !first.is_float() {
+                    return type_err("only works on float types");
+                }
+                first
+            }
+            Floor | Ceil | Trunc if first.is_complex() => {
+                return type_err("is not defined for complex numbers");
+            }
+            ArcTan2 => dtype::upcast(
+                &inputs
+                    .iter()
+                    .map(|d| d.upgrade_to_float())
+                    .collect::<Vec<_>>(),
+            ),
+            _ if self.kind() == Kind::FloatUnary => first.upgrade_to_float(),
             TrueDiv => {
                 let d = dtype::arithmetic_upcast(inputs);
                 if d.is_discrete() { dtype::float_x() } else { d }
@@ -182,18 +428,52 @@ impl ScalarOp {
             }
             Switch => dtype::arithmetic_upcast(&inputs[1..]),
             Second => inputs[1],
+            Abs | Sqr => first,
+            Neg if first == DType::Bool => {
+                return type_err("is not defined for bool (use invert)");
+            }
+            Neg => first,
+            Sgn if first == DType::Bool || first.is_complex() => {
+                return type_err("is not defined for bool or complex numbers");
+            }
+            Sgn => first,
+            Sub => {
+                let d = dtype::arithmetic_upcast(inputs);
+                if d == DType::Bool {
+                    return type_err("is not defined for bool (use xor or neq)");
+                }
+                d
+            }
+            Pow | IntDiv | Mod => {
+                let d = dtype::arithmetic_upcast(inputs);
+                if d == DType::Bool { DType::Int8 } else { d }
+            }
+            Clip => {
+                let d = dtype::arithmetic_upcast(inputs);
+                if d.is_complex() {
+                    return type_err("is not defined for complex numbers");
+                }
+                d
+            }
             _ => dtype::arithmetic_upcast(inputs),
         })
     }
 
-    /// The dtype the computation runs in.
-    fn compute_dtype(self, inputs: &[DType], out: DType) -> DType {
-        if self.is_comparison() {
-            dtype::upcast(inputs)
-        } else if let ScalarOp::Cast(_) = self {
-            inputs[0]
-        } else {
-            out
+    /// The dtype a kernel computes in and the dtype it writes, for these
+    /// input dtypes and output dtype. float16 computes in float32.
+    pub fn kernel_dtypes(self, inputs: &[DType], out: DType) -> (DType, DType) {
+        let widen = |d: DType| {
+            if d == DType::Float16 {
+                DType::Float32
+            } else {
+                d
+            }
+        };
+        match self.kind() {
+            Kind::Cast(to) => (inputs[0], to),
+            Kind::Compare => (widen(dtype::upcast(inputs)), DType::Bool),
+            Kind::Predicate => (widen(inputs[0]), DType::Bool),
+            _ => (widen(out), widen(out)),
         }
     }
 }
@@ -204,11 +484,38 @@ pub struct Elemwise {
     pub scalar_op: ScalarOp,
 }
 
+/// The output type of an elementwise node: inputs of one ndim, broadcastable
+/// where every input is. `what` names the op in errors.
+pub fn broadcast_output_type(what: &str, inputs: &[&Type], dtype: DType) -> Result<Type> {
+    let mut tensors = Vec::with_capacity(inputs.len());
+    for t in inputs {
+        tensors.push(
+            t.tensor()
+                .ok_or_else(|| Error::Type(format!("{what} expects tensor inputs, got {t}")))?,
+        );
+    }
+    let nd = tensors.first().map(|t| t.ndim()).unwrap_or(0);
+    if tensors.iter().any(|t| t.ndim() != nd) {
+        return Err(Error::Type(format!(
+            "{what}: inputs must have the same number of dimensions, got {:?}",
+            tensors.iter().map(|t| t.ndim()).collect::<Vec<_>>()
+        )));
+    }
+    let bcast: Broadcastable = (0..nd)
+        .map(|d| tensors.iter().all(|t| t.broadcastable[d]))
+        .collect();
+    Ok(Type::Tensor(TensorType {
+        dtype,
+        broadcastable: bcast,
+    }))
+}
+
 impl Elemwise {
     pub fn name(&self) -> String {
         match self.scalar_op {
             ScalarOp::Cast(_) => format!("Elemwise{{{}}}", self.scalar_op.name()),
             ScalarOp::Sigmoid => "sigmoid".into(),
+            ScalarOp::Softplus => "softplus".into(),
             op => format!("Elemwise{{{},no_inplace}}", op.name()),
         }
     }
@@ -224,142 +531,54 @@ impl Elemwise {
                 inputs.len()
             )));
         }
-        let mut tensors = Vec::new();
-        for t in inputs {
-            tensors.push(t.tensor().ok_or_else(|| {
-                Error::Type(format!("{} expects tensor inputs, got {}", self.name(), t))
-            })?);
-        }
-        let nd = tensors[0].ndim();
-        if tensors.iter().any(|t| t.ndim() != nd) {
-            return Err(Error::Type(format!(
-                "{}: inputs must have the same number of dimensions, got {:?}",
-                self.name(),
-                tensors.iter().map(|t| t.ndim()).collect::<Vec<_>>()
-            )));
-        }
-        let bcast: Broadcastable = (0..nd)
-            .map(|d| tensors.iter().all(|t| t.broadcastable[d]))
-            .collect();
-        let dtypes: Vec<DType> = tensors.iter().map(|t| t.dtype).collect();
+        let dtypes: Vec<DType> = inputs.iter().map(|t| t.dtype()).collect();
+        // Tensor-ness and ndim are checked before the dtype rules.
+        broadcast_output_type(&self.name(), inputs, DType::Bool)?;
         let out = self.scalar_op.output_dtype(&dtypes)?;
-        Ok(vec![Type::Tensor(TensorType {
-            dtype: out,
-            broadcastable: bcast,
-        })])
+        Ok(vec![broadcast_output_type(&self.name(), inputs, out)?])
     }
 
     /// Computes the op on values.
     pub fn perform(&self, inputs: &[&Tensor], out_dtype: DType) -> Result<Tensor> {
-        let op = self.scalar_op;
-        let in_dtypes: smallvec::SmallVec<[DType; 3]> = inputs.iter().map(|t| t.dtype).collect();
-        if let ScalarOp::Cast(to) = op {
-            return cast_tensor(inputs[0], to);
+        if inputs.len() != self.scalar_op.arity() {
+            return Err(Error::Runtime(format!(
+                "{} takes {} inputs, got {}",
+                self.name(),
+                self.scalar_op.arity(),
+                inputs.len()
+            )));
         }
-        if op == ScalarOp::Switch {
-            let cond = cast_tensor(inputs[0], out_dtype)?;
-            let a = cast_tensor(inputs[1], out_dtype)?;
-            let b = cast_tensor(inputs[2], out_dtype)?;
-            return with_dtype!(out_dtype, T => map3::<T, T>(&cond, &a, &b, out_dtype, |c, x, y| if c != T::zero() { x } else { y }));
-        }
-        if op == ScalarOp::Second {
-            return second(inputs[0], inputs[1], out_dtype);
-        }
-        let compute = op.compute_dtype(&in_dtypes, out_dtype);
-        let result = if in_dtypes.iter().all(|&d| d == compute) {
-            // The common case after canonicalization: no input needs a cast.
-            with_dtype!(compute, T => {
-                if inputs.len() == 1 {
-                    unary::<T>(op, inputs[0], compute)?
-                } else {
-                    binary::<T>(op, inputs[0], inputs[1], compute)?
-                }
-            })
-        } else {
-            let cast: smallvec::SmallVec<[Tensor; 3]> = inputs
-                .iter()
-                .map(|t| cast_tensor(t, compute))
-                .collect::<Result<_>>()?;
-            with_dtype!(compute, T => {
-                if cast.len() == 1 {
-                    unary::<T>(op, &cast[0], compute)?
-                } else {
-                    binary::<T>(op, &cast[0], &cast[1], compute)?
-                }
-            })
-        };
-        if result.dtype != out_dtype {
-            cast_tensor(&result, out_dtype)
-        } else {
-            Ok(result)
-        }
+        elemwise_exec::run_elemwise(self.scalar_op, inputs, out_dtype)
     }
 }
 
-/// `b` broadcast to the common shape of `a` and `b` (only `a`'s shape is read).
-fn second(a: &Tensor, b: &Tensor, out_dtype: DType) -> Result<Tensor> {
-    let shape = broadcast_shapes(&[&a.shape, &b.shape])?;
-    let b = cast_tensor(b, out_dtype)?;
-    with_dtype!(out_dtype, T => {
-        let values = broadcast_copy::<T>(&b, &shape)?;
-        Tensor::from_slice(out_dtype, &shape, &values)
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn bool_of(b: bool) -> u8 {
-    b as u8
-}
-
-fn unary<T: Prim>(op: ScalarOp, a: &Tensor, dtype: DType) -> Result<Tensor> {
-    use ScalarOp::*;
-    let float = |f: fn(f64) -> f64| map1::<T, T>(a, dtype, move |x| T::from_f64(f(x.to_f64())));
-    match op {
-        Neg => map1::<T, T>(a, dtype, |x| x.neg()),
-        Abs => map1::<T, T>(a, dtype, |x| x.abs()),
-        Sqr => map1::<T, T>(a, dtype, |x| x.mul(x)),
-        Sqrt => float(f64::sqrt),
-        Exp => float(f64::exp),
-        Log => float(f64::ln),
-        Sin => float(f64::sin),
-        Cos => float(f64::cos),
-        Tanh => float(f64::tanh),
-        Sigmoid => float(|x| 1.0 / (1.0 + (-x).exp())),
-        Invert => {
-            if dtype == DType::Bool {
-                map1::<T, T>(a, dtype, |x| {
-                    convert::<u8, T>(bool_of(x == T::zero()), false)
-                })
-            } else {
-                map1::<T, T>(a, dtype, |x| T::from_i128(!x.to_i128()))
-            }
+    #[test]
+    fn every_name_parses_back_to_its_op() {
+        for op in ALL {
+            assert_eq!(ScalarOp::parse(&op.name()).unwrap(), op);
         }
-        _ => Err(Error::Runtime(format!("{} is not unary", op.name()))),
+        assert!(ScalarOp::parse("frobnicate").is_err());
     }
-}
 
-fn binary<T: Prim>(op: ScalarOp, a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> {
-    use ScalarOp::*;
-    let cmp =
-        |f: fn(&T, &T) -> bool| map2::<T, u8>(a, b, DType::Bool, move |x, y| bool_of(f(&x, &y)));
-    match op {
-        Add => map2::<T, T>(a, b, dtype, |x, y| x.add(y)),
-        Sub => map2::<T, T>(a, b, dtype, |x, y| x.sub(y)),
-        Mul => map2::<T, T>(a, b, dtype, |x, y| x.mul(y)),
-        TrueDiv => map2::<T, T>(a, b, dtype, |x, y| x.div(y)),
-        IntDiv => map2::<T, T>(a, b, dtype, |x, y| x.floor_div(y)),
-        Mod => map2::<T, T>(a, b, dtype, |x, y| x.modulo(y)),
-        Pow => map2::<T, T>(a, b, dtype, |x, y| x.pow(y)),
-        Maximum => map2::<T, T>(a, b, dtype, |x, y| if x.is_nan() || x >= y { x } else { y }),
-        Minimum => map2::<T, T>(a, b, dtype, |x, y| if x.is_nan() || x <= y { x } else { y }),
-        Eq => cmp(|x, y| x == y),
-        Neq => cmp(|x, y| x != y),
-        Lt => cmp(|x, y| x < y),
-        Le => cmp(|x, y| x <= y),
-        Gt => cmp(|x, y| x > y),
-        Ge => cmp(|x, y| x >= y),
-        And => map2::<T, T>(a, b, dtype, |x, y| T::from_i128(x.to_i128() & y.to_i128())),
-        Or => map2::<T, T>(a, b, dtype, |x, y| T::from_i128(x.to_i128() | y.to_i128())),
-        Xor => map2::<T, T>(a, b, dtype, |x, y| T::from_i128(x.to_i128() ^ y.to_i128())),
-        _ => Err(Error::Runtime(format!("{} is not binary", op.name()))),
+    #[test]
+    fn float_functions_upgrade_integers_like_theano() {
+        use DType::*;
+        assert_eq!(ScalarOp::Exp.output_dtype(&[Int8]).unwrap(), Float32);
+        assert_eq!(ScalarOp::Exp.output_dtype(&[Int32]).unwrap(), Float64);
+        assert_eq!(ScalarOp::Exp.output_dtype(&[Float32]).unwrap(), Float32);
+        assert_eq!(ScalarOp::Floor.output_dtype(&[UInt16]).unwrap(), Float32);
+        assert_eq!(
+            ScalarOp::ArcTan2.output_dtype(&[Int8, Float32]).unwrap(),
+            Float32
+        );
+        assert_eq!(ScalarOp::Pow.output_dtype(&[Bool, Bool]).unwrap(), Int8);
+        assert!(ScalarOp::Sub.output_dtype(&[Bool, Bool]).is_err());
+        assert!(ScalarOp::Neg.output_dtype(&[Bool]).is_err());
+        assert!(ScalarOp::RoundHalfToEven.output_dtype(&[Int32]).is_err());
+        assert_eq!(ScalarOp::IsNan.output_dtype(&[Int32]).unwrap(), Bool);
     }
 }

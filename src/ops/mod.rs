@@ -9,9 +9,12 @@ pub mod argmax;
 pub mod axis;
 pub mod batched_dot;
 pub mod blas;
+pub mod composite;
 pub mod conv;
 pub mod elemwise;
+pub mod elemwise_exec;
 pub mod elemwise_grad;
+pub mod elemwise_kernels;
 pub mod external;
 pub mod eye;
 pub mod grad;
@@ -26,6 +29,7 @@ pub mod rebroadcast;
 pub mod reduce;
 pub mod repeat;
 pub mod scalar;
+pub mod scalar_math;
 pub mod shape;
 pub mod structure_grad;
 pub mod subtensor;
@@ -39,6 +43,7 @@ pub use advanced_subtensor::{
     AdvIdx, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
 };
 pub use argmax::MaxAndArgmax;
+pub use composite::Composite;
 pub use conv::{BorderMode, ConvOp, ConvParams};
 pub use elemwise::{Elemwise, ScalarOp};
 pub use external::{ExternalImpl, ExternalOp};
@@ -131,6 +136,10 @@ pub enum Op {
     Conv(ConvOp),
     /// `Pool`, `MaxPoolGrad`, `AveragePoolGrad`.
     Pool(PoolOp),
+    /// `Elemwise{Composite{...}}`: fused elementwise ops.
+    /// Only made by the fusion rewrite, so never in a pickled user graph.
+    #[serde(skip)]
+    Composite(std::sync::Arc<Composite>),
 }
 
 impl Op {
@@ -173,6 +182,7 @@ impl Op {
             Op::Nnet(n) => n.name().into(),
             Op::Conv(c) => c.name(),
             Op::Pool(p) => p.name(),
+            Op::Composite(c) => c.display_name(),
         }
     }
 
@@ -307,6 +317,7 @@ impl Op {
             Op::Nnet(n) => n.output_types(&types),
             Op::Conv(c) => c.output_types(&types),
             Op::Pool(p) => p.output_types(inputs),
+            Op::Composite(c) => c.output_types(&types),
         }
     }
 
@@ -366,6 +377,7 @@ impl Op {
             Op::Nnet(n) => n.perform(inputs, out_types),
             Op::Conv(c) => c.perform(inputs, out_types),
             Op::Pool(p) => p.perform(inputs, out_types),
+            Op::Composite(c) => one(c.perform(inputs)?),
         }
     }
 

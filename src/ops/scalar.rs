@@ -93,9 +93,16 @@ macro_rules! prim_int {
                     r
                 }
             }
+            #[allow(unused_comparisons)]
             fn pow(self, o: Self) -> Self {
-                if (o as i128) < 0 {
-                    return 0;
+                if o < 0 {
+                    // C's pow then a cast: only 1 and -1 keep a non-zero value.
+                    return match self as i128 {
+                        1 => 1,
+                        -1 if (o as i128) % 2 != 0 => (0 as $t).wrapping_sub(1),
+                        -1 => 1,
+                        _ => 0,
+                    };
                 }
                 self.wrapping_pow(o as u32)
             }

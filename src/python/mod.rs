@@ -61,6 +61,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(variable::literal_dtype, m)?)?;
     m.add_function(wrap_pyfunction!(variable::elemwise, m)?)?;
     m.add_function(wrap_pyfunction!(variable::cast, m)?)?;
+    m.add_function(wrap_pyfunction!(variable::elemwise_dtype, m)?)?;
     m.add_function(wrap_pyfunction!(variable::dimshuffle, m)?)?;
     m.add_function(wrap_pyfunction!(variable::subtensor, m)?)?;
     m.add_function(wrap_pyfunction!(variable::dot, m)?)?;

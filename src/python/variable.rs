@@ -330,6 +330,19 @@ pub fn elemwise(op: &str, inputs: Vec<Bound<'_, Var>>) -> PyResult<Var> {
     Ok(Var::of(out))
 }
 
+/// The output dtype of elementwise `op` for inputs of these dtypes
+/// (Theano's rules; Python compositions use it to type their constants).
+#[pyfunction]
+pub fn elemwise_dtype(op: &str, dtypes: Vec<String>) -> PyResult<&'static str> {
+    let scalar_op = ScalarOp::parse(op).py()?;
+    let ds = dtypes
+        .iter()
+        .map(|d| DType::parse(d))
+        .collect::<crate::error::Result<Vec<_>>>()
+        .py()?;
+    Ok(scalar_op.output_dtype(&ds).py()?.name())
+}
+
 /// `T.cast(x, dtype)`; the same variable when the dtype already matches.
 #[pyfunction]
 pub fn cast(x: &Bound<'_, Var>, dtype: &str) -> PyResult<Var> {

@@ -3,8 +3,10 @@
 
 pub mod canonicalize;
 pub mod constant_folding;
+pub mod fusion;
 pub mod merge;
 pub mod output_protection;
+pub mod pow_specialize;
 
 use crate::error::{Error, Result};
 use crate::function::fgraph::FunctionGraph;
@@ -44,18 +46,29 @@ pub fn passes(mode: Mode) -> Vec<(&'static str, Pass)> {
     let mut p: Vec<(&'static str, Pass)> = Vec::new();
     if mode != Mode::FastCompile {
         p.push(("canonicalize", canonicalize::canonicalize));
+        p.push(("pow_specialize", pow_specialize::pow_specialize));
     }
     p.push(("constant_folding", constant_folding::constant_folding));
     p.push(("merge", merge::merge));
     p
 }
 
-/// Runs the mode's passes until none changes the graph.
-pub fn optimize(fg: &mut FunctionGraph, mode: Mode) -> Result<()> {
-    let passes = passes(mode);
+/// The passes that run once the others are done (Theano runs fusion late,
+/// so that the rewrites matching elementwise patterns see them unfused).
+pub fn late_passes(mode: Mode) -> Vec<(&'static str, Pass)> {
+    let mut p: Vec<(&'static str, Pass)> = Vec::new();
+    if mode != Mode::FastCompile {
+        p.push(("elemwise_fusion", fusion::elemwise_fusion));
+        p.push(("merge", merge::merge));
+    }
+    p
+}
+
+/// Runs `passes` until none changes the graph.
+fn fixed_point(fg: &mut FunctionGraph, passes: &[(&'static str, Pass)]) -> Result<()> {
     for _ in 0..50 {
         let mut changed = false;
-        for (_, pass) in &passes {
+        for (_, pass) in passes {
             changed |= pass(fg)?;
         }
         if !changed {
@@ -63,4 +76,10 @@ pub fn optimize(fg: &mut FunctionGraph, mode: Mode) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs the mode's passes until none changes the graph, then the late ones.
+pub fn optimize(fg: &mut FunctionGraph, mode: Mode) -> Result<()> {
+    fixed_point(fg, &passes(mode))?;
+    fixed_point(fg, &late_passes(mode))
 }

@@ -116,6 +116,84 @@ tanh = _unary("tanh", "Element-wise hyperbolic tangent.")
 invert = _unary("invert", "Element-wise bitwise not.")
 divide = true_div
 floor_div = int_div
+exp2 = _unary("exp2", "Element-wise 2 ** x.")
+expm1 = _unary("expm1", "Element-wise exp(x) - 1, accurate near 0.")
+log2 = _unary("log2", "Element-wise base-2 logarithm.")
+log10 = _unary("log10", "Element-wise base-10 logarithm.")
+log1p = _unary("log1p", "Element-wise log(1 + x), accurate near 0.")
+sgn = _unary("sgn", "Element-wise sign: -1, 0 or 1 (NaN stays NaN).")
+floor = _unary("floor", "Element-wise floor (integers give floats).")
+ceil = _unary("ceil", "Element-wise ceiling (integers give floats).")
+trunc = _unary("trunc", "Element-wise rounding toward zero (integers give floats).")
+round_half_to_even = _unary("round_half_to_even", "Element-wise rounding, halves to the even neighbour (NumPy's round).")
+round_half_away_from_zero = _unary("round_half_away_from_zero", "Element-wise rounding, halves away from zero (C's round).")
+tan = _unary("tan", "Element-wise tangent.")
+arcsin = _unary("arcsin", "Element-wise inverse sine.")
+arccos = _unary("arccos", "Element-wise inverse cosine.")
+arctan = _unary("arctan", "Element-wise inverse tangent.")
+arctan2 = _binary("arctan2", "Element-wise arctan(a / b) in the quadrant of (b, a).")
+sinh = _unary("sinh", "Element-wise hyperbolic sine.")
+cosh = _unary("cosh", "Element-wise hyperbolic cosine.")
+arcsinh = _unary("arcsinh", "Element-wise inverse hyperbolic sine.")
+arccosh = _unary("arccosh", "Element-wise inverse hyperbolic cosine.")
+arctanh = _unary("arctanh", "Element-wise inverse hyperbolic tangent.")
+erf = _unary("erf", "Element-wise error function.")
+erfc = _unary("erfc", "Element-wise complementary error function 1 - erf(x).")
+erfinv = _unary("erfinv", "Element-wise inverse error function.")
+gamma = _unary("gamma", "Element-wise gamma function.")
+gammaln = _unary("gammaln", "Element-wise log of the absolute value of the gamma function.")
+isnan = _unary("isnan", "Element-wise test for NaN (bool; never true for integers).")
+isinf = _unary("isinf", "Element-wise test for +-inf (bool; never true for integers).")
+inv = _unary("inv", "Element-wise 1 / x (integers give floats).")
+deg2rad = _unary("deg2rad", "Element-wise degrees to radians.")
+rad2deg = _unary("rad2deg", "Element-wise radians to degrees.")
+abs = abs_
+reciprocal = inv
+bitwise_and = and_
+bitwise_or = or_
+bitwise_xor = xor
+bitwise_not = invert
+
+
+def clip(x, min, max):
+    """Element-wise `min` where x < min, else `max` where x > max, else x."""
+    return _elemwise("clip", x, min, max)
+
+
+def round(a, mode=None):
+    """Element-wise rounding; `mode` is 'half_to_even' (default, like NumPy)
+    or 'half_away_from_zero'."""
+    if mode is None or mode == "half_to_even":
+        return round_half_to_even(a)
+    if mode == "half_away_from_zero":
+        return round_half_away_from_zero(a)
+    raise Exception("round mode %s is not implemented." % mode)
+
+
+def iround(a, mode=None):
+    """`round(a, mode)` as int64."""
+    return cast(round(a, mode), "int64")
+
+
+def isclose(a, b, rtol=1.0e-5, atol=1.0e-8, equal_nan=False):
+    """Element-wise |a - b| <= atol + rtol * |b| (NumPy's isclose): NaNs are
+    never close unless `equal_nan`, infinities only to themselves."""
+    a = as_tensor_variable(a)
+    b = as_tensor_variable(b)
+    close = le(abs_(a - b), atol + rtol * abs_(b))
+    a_nan, b_nan = isnan(a), isnan(b)
+    a_inf, b_inf = isinf(a), isinf(b)
+    finite = invert(or_(or_(a_nan, b_nan), or_(a_inf, b_inf)))
+    same_inf = and_(and_(a_inf, b_inf), eq(a, b))
+    out = or_(and_(close, finite), same_inf)
+    if equal_nan:
+        out = or_(out, and_(a_nan, b_nan))
+    return out
+
+
+def allclose(a, b, rtol=1.0e-5, atol=1.0e-8, equal_nan=False):
+    """True when every element of `a` is close to `b` (see `isclose`)."""
+    return eq(sum(invert(isclose(a, b, rtol, atol, equal_nan))), 0)
 
 
 def switch(cond, ift, iff):

@@ -151,6 +151,12 @@ class _TensorMethods:
     def __neg__(self):
         return _elemwise("neg", self)
 
+    def __divmod__(self, other):
+        return _elemwise("int_div", self, other), _elemwise("mod", self, other)
+
+    def __rdivmod__(self, other):
+        return _elemwise("int_div", other, self), _elemwise("mod", other, self)
+
     def __pos__(self):
         return self
 
@@ -285,6 +291,16 @@ class _TensorMethods:
         if outdim is not None:
             ndim = outdim
         return wrap(_core.flatten(self, int(ndim)))
+
+    def round(self, mode=None):
+        from . import basic
+
+        return basic.round(self, mode)
+
+    def clip(self, a_min, a_max):
+        from . import basic
+
+        return basic.clip(self, a_min, a_max)
 
     def astype(self, dtype):
         from . import basic
