@@ -3,6 +3,10 @@
 //! Plain functions (`std`, the `libm` crate for the special functions), so
 //! that a kernel calls them inside a tight, typed loop.
 
+// The polynomial and splitting constants keep the decimal digits of their
+// published definitions; they round to the intended f64 values.
+#![allow(clippy::excessive_precision)]
+
 use crate::ops::scalar::Prim;
 
 /// A float type the elementwise kernels compute in.
