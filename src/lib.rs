@@ -16,6 +16,7 @@ pub mod memory;
 pub mod ops;
 pub mod printing;
 pub mod rewrite;
+pub mod scan;
 pub mod types;
 pub mod vm;
 

@@ -264,6 +264,10 @@ impl Element for f32 {}
 impl Element for f64 {}
 
 fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
+    if bytes.is_empty() {
+        // An empty storage's pointer may be aligned to 1 only.
+        return &[];
+    }
     let size = std::mem::size_of::<T>();
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
@@ -276,6 +280,9 @@ fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
 }
 
 fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
+    if bytes.is_empty() {
+        return &mut [];
+    }
     let size = std::mem::size_of::<T>();
     assert!(
         (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()),
@@ -521,6 +528,53 @@ impl Tensor {
             k += itemsize;
         });
         Ok(out)
+    }
+
+    /// Copies `src` (any layout, same dtype) in C order into this tensor's
+    /// elements starting at element `at` (Scan writes each step's value into
+    /// one row of its output buffer this way). Like [`Tensor::data_mut`], the
+    /// storage must be uniquely owned, rtensor's own and C-contiguous.
+    pub fn write_block(&mut self, at: usize, src: &Tensor) -> Result<()> {
+        if src.dtype != self.dtype {
+            return Err(Error::Runtime(format!(
+                "internal error: writing {} values into a {} buffer",
+                src.dtype, self.dtype
+            )));
+        }
+        let itemsize = self.dtype.itemsize();
+        let n = src.nbytes();
+        let start = at * itemsize;
+        if (at + src.size()) > self.size() {
+            return Err(Error::Runtime(format!(
+                "internal error: a block of {} elements at {} does not fit a buffer of {}",
+                src.size(),
+                at,
+                self.size()
+            )));
+        }
+        let base = self.offset;
+        let contiguous = self.is_c_contiguous();
+        let storage = Arc::get_mut(&mut self.storage).ok_or_else(|| {
+            Error::Runtime("internal error: writing to a buffer that others still read".into())
+        })?;
+        if !contiguous || !storage.is_host_owned() {
+            return Err(Error::Runtime(
+                "internal error: writing to a non-contiguous or borrowed buffer".into(),
+            ));
+        }
+        let dst = &mut storage.bytes_mut()[base + start..base + start + n];
+        let bytes = src.storage.bytes();
+        if src.is_c_contiguous() {
+            dst.copy_from_slice(&bytes[src.offset..src.offset + n]);
+            return Ok(());
+        }
+        let mut k = 0;
+        for_each_offset(&src.shape, &src.strides, src.offset as isize, |o| {
+            let o = o as usize;
+            dst[k..k + itemsize].copy_from_slice(&bytes[o..o + itemsize]);
+            k += itemsize;
+        });
+        Ok(())
     }
 
     /// This tensor if C-contiguous, else a contiguous copy.

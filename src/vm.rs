@@ -36,6 +36,8 @@ pub struct Program {
     pub output_slots: Vec<usize>,
     fgraph: FunctionGraph,
     n_inputs: usize,
+    /// Slot of each graph variable (`usize::MAX` for variables not scheduled).
+    slot_of: Vec<usize>,
 }
 
 /// Per-call storage: one optional value per slot.
@@ -153,7 +155,13 @@ impl Program {
             output_slots,
             fgraph: fg,
             n_inputs,
+            slot_of,
         }
+    }
+
+    /// The storage slot of graph variable `v`, if the schedule uses it.
+    pub fn slot_of(&self, v: usize) -> Option<usize> {
+        self.slot_of.get(v).copied().filter(|&s| s != usize::MAX)
     }
 
     pub fn fgraph(&self) -> &FunctionGraph {
@@ -232,6 +240,13 @@ impl Program {
             }
         }
         outputs
+    }
+
+    /// Runs the thunks alone, on storage whose input slots the caller has
+    /// filled (Scan's loop: inputs are set per step, outputs read from
+    /// `output_slots`, nothing else is touched between steps).
+    pub fn execute(&self, storage: &mut Storage, allow_gc: bool) -> Result<()> {
+        self.run_thunks(storage, allow_gc)
     }
 
     fn run_thunks(&self, storage: &mut Storage, allow_gc: bool) -> Result<()> {

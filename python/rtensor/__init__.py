@@ -15,9 +15,12 @@ from ._core import MissingInputError, UnusedInputError  # noqa: E402
 from .compile import In, Out, SharedVariable, clone, function, shared  # noqa: E402
 from .graph import Apply, Op, Variable  # noqa: E402
 from .printing import debugprint, pp  # noqa: E402
+from . import scan_module, updates  # noqa: E402
+from .scan_module import foldl, foldr, map, reduce, scan  # noqa: E402
+from .updates import OrderedUpdates  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Apply", "In", "Op", "MissingInputError", "Out", "SharedVariable", "UnusedInputError", "Variable",
-           "change_flags", "compile", "config", "cuda", "debugprint", "function", "gof", "pp", "printing",
-           "scalar", "shared", "tensor"]
+__all__ = ["Apply", "In", "Op", "MissingInputError", "OrderedUpdates", "Out", "SharedVariable", "UnusedInputError",
+           "Variable", "change_flags", "compile", "config", "cuda", "debugprint", "foldl", "foldr", "function", "gof",
+           "map", "pp", "printing", "reduce", "scalar", "scan", "scan_module", "shared", "tensor", "updates"]

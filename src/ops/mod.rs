@@ -58,6 +58,8 @@ pub enum Op {
     Reduce(Reduce),
     /// An op defined outside the core (a Python `Op` subclass).
     External(ExternalOp),
+    /// A loop over an inner graph (`src/scan.rs`).
+    Scan(crate::scan::ScanOp),
 }
 
 impl Op {
@@ -79,6 +81,7 @@ impl Op {
             Op::Dot => "dot".into(),
             Op::Reduce(r) => r.name(first_input.map(|t| t.dtype()).unwrap_or(DType::Float64)),
             Op::External(e) => e.imp.name(),
+            Op::Scan(s) => s.display_name(),
         }
     }
 
@@ -163,6 +166,7 @@ impl Op {
                 r.output_types(&types)
             }
             Op::External(e) => Ok(e.out_types.clone()),
+            Op::Scan(s) => s.output_types(inputs),
         }
     }
 
@@ -198,6 +202,7 @@ impl Op {
             Op::Dot => one(blas::dot_perform(inputs[0], inputs[1], out_dtype)?),
             Op::Reduce(r) => one(r.perform(inputs[0])?),
             Op::External(e) => e.imp.perform(inputs, out_types, checked),
+            Op::Scan(s) => s.perform(inputs, out_types),
         }
     }
 
@@ -234,6 +239,9 @@ impl Op {
 
     /// Whether constant folding may evaluate this op at compile time.
     pub fn is_foldable(&self) -> bool {
-        !matches!(self, Op::DeepCopy | Op::ViewOp | Op::External(_))
+        !matches!(
+            self,
+            Op::DeepCopy | Op::ViewOp | Op::External(_) | Op::Scan(_)
+        )
     }
 }

@@ -6,6 +6,7 @@ mod errors;
 mod filter;
 mod function;
 pub mod pyop;
+mod scan;
 mod variable;
 
 use pyo3::prelude::*;
@@ -62,6 +63,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(variable::clone_replace, m)?)?;
     m.add_function(wrap_pyfunction!(function::debugprint_vars, m)?)?;
     m.add_function(wrap_pyfunction!(function::pp, m)?)?;
+    m.add_function(wrap_pyfunction!(scan::scan_step_inputs, m)?)?;
+    m.add_function(wrap_pyfunction!(scan::scan_build, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_unavailable_reason, m)?)?;
     config::register(m)?;

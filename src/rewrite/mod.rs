@@ -5,6 +5,7 @@ pub mod canonicalize;
 pub mod constant_folding;
 pub mod merge;
 pub mod output_protection;
+pub mod scan_pushout;
 
 use crate::error::{Error, Result};
 use crate::function::fgraph::FunctionGraph;
@@ -47,6 +48,9 @@ pub fn passes(mode: Mode) -> Vec<(&'static str, Pass)> {
     }
     p.push(("constant_folding", constant_folding::constant_folding));
     p.push(("merge", merge::merge));
+    if mode != Mode::FastCompile {
+        p.push(("scan_pushout", scan_pushout::scan_pushout));
+    }
     p
 }
 
