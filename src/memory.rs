@@ -488,6 +488,15 @@ impl Tensor {
         all.get(off..off + self.size())
     }
 
+    /// Whether [`Tensor::data_mut`] would succeed: nobody else holds the
+    /// storage, it is rtensor's own, and the layout is C-contiguous.
+    pub fn is_writable(&self) -> bool {
+        Arc::strong_count(&self.storage) == 1
+            && Arc::weak_count(&self.storage) == 0
+            && self.storage.is_host_owned()
+            && self.is_c_contiguous()
+    }
+
     /// Mutable elements of a tensor whose storage nobody else holds; the
     /// storage must be rtensor's own and the layout C-contiguous.
     pub fn data_mut<T: Element>(&mut self) -> Result<&mut [T]> {

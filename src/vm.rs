@@ -251,6 +251,32 @@ impl Program {
 
     fn run_thunks(&self, storage: &mut Storage, allow_gc: bool) -> Result<()> {
         for (index, th) in self.thunks.iter().enumerate() {
+            // The value this node left in its slot last time, if nobody
+            // else holds it, is written over instead of allocating anew.
+            if th.outputs.len() == 1
+                && th.op.writes_into()
+                && let Some(mut old) = storage[th.outputs[0]].take()
+            {
+                let done = {
+                    let values: SmallVec<[&Tensor; 4]> = th
+                        .inputs
+                        .iter()
+                        .map(|&s| storage[s].as_ref().expect("input computed"))
+                        .collect();
+                    th.op
+                        .perform_into(&values, &mut old)
+                        .map_err(|e| self.describe_failure(e, index, &values))?
+                };
+                if done {
+                    storage[th.outputs[0]] = Some(old);
+                    if allow_gc {
+                        for &s in &th.free_after {
+                            storage[s] = None;
+                        }
+                    }
+                    continue;
+                }
+            }
             let outs = {
                 let values: SmallVec<[&Tensor; 4]> = th
                     .inputs

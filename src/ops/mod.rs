@@ -4,6 +4,7 @@
 
 pub mod blas;
 pub mod elemwise;
+mod elemwise_into;
 pub mod external;
 pub mod reduce;
 pub mod scalar;
@@ -204,6 +205,23 @@ impl Op {
             Op::External(e) => e.imp.perform(inputs, out_types, checked),
             Op::Scan(s) => s.perform(inputs, out_types),
         }
+    }
+
+    /// Computes a single output into `out`, a value of this node's output
+    /// slot from an earlier run that nobody else holds, when the op can:
+    /// `Ok(true)` when it did, `Ok(false)` when the caller must `perform`
+    /// (other ops, shapes or dtypes). Scan's loop and functions run with
+    /// `allow_gc=False` reuse buffers this way.
+    pub fn perform_into(&self, inputs: &[&Tensor], out: &mut Tensor) -> Result<bool> {
+        match self {
+            Op::Elemwise(e) => e.perform_into(inputs, out),
+            _ => Ok(false),
+        }
+    }
+
+    /// Whether [`Op::perform_into`] may write into an old output.
+    pub fn writes_into(&self) -> bool {
+        matches!(self, Op::Elemwise(_))
     }
 
     /// `view_map`: the input an output may alias, if any.

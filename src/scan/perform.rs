@@ -350,7 +350,12 @@ impl ScanInfo {
                         buffer.write_block((*k + i) * value.size(), &value)?;
                         if *k == 1 {
                             if let Some(tap) = slots[l.out_inner[o].start] {
-                                storage[tap] = Some(value);
+                                // The previous value goes back to the output
+                                // slot: the next step may compute into it.
+                                let previous = storage[tap].replace(value);
+                                if computed[o] {
+                                    storage[slot] = previous;
+                                }
                             }
                         } else {
                             ring[(*k + i) % *k] = value;
