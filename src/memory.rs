@@ -313,6 +313,21 @@ impl std::fmt::Debug for Tensor {
     }
 }
 
+/// Whether two shapes are equal (element by element: shapes are short, and
+/// a `memcmp` call costs more than the loop).
+#[inline]
+pub fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    for i in 0..a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+    }
+    true
+}
+
 /// C-order byte strides of a shape.
 pub fn c_strides(shape: &[usize], itemsize: usize) -> Strides {
     let mut strides: Strides = SmallVec::from_elem(0, shape.len());
@@ -484,8 +499,13 @@ impl Tensor {
         if !self.is_c_contiguous() {
             return None;
         }
-        let (all, _, off) = self.elements::<T>().ok()?;
-        all.get(off..off + self.size())
+        let size = std::mem::size_of::<T>();
+        debug_assert_eq!(size, self.dtype.itemsize());
+        if !self.offset.is_multiple_of(size) {
+            return None;
+        }
+        let off = self.offset / size;
+        cast_slice::<T>(self.storage.bytes()).get(off..off + self.size())
     }
 
     /// Whether [`Tensor::data_mut`] would succeed: nobody else holds the

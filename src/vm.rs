@@ -253,28 +253,38 @@ impl Program {
         for (index, th) in self.thunks.iter().enumerate() {
             // The value this node left in its slot last time, if nobody
             // else holds it, is written over instead of allocating anew.
-            if th.outputs.len() == 1
-                && th.op.writes_into()
-                && let Some(mut old) = storage[th.outputs[0]].take()
-            {
-                let done = {
+            if th.outputs.len() == 1 && th.op.writes_into() {
+                let out = th.outputs[0];
+                // The output slot, and the others (its inputs) beside it.
+                let (before, rest) = storage.split_at_mut(out);
+                let (slot, after) = rest.split_first_mut().expect("slot in range");
+                if let Some(old) = slot.as_mut() {
+                    let (before, after): (&[Option<Tensor>], &[Option<Tensor>]) = (before, after);
                     let values: SmallVec<[&Tensor; 4]> = th
                         .inputs
                         .iter()
-                        .map(|&s| storage[s].as_ref().expect("input computed"))
+                        .map(|&s| {
+                            let v = if s < out {
+                                &before[s]
+                            } else {
+                                &after[s - out - 1]
+                            };
+                            v.as_ref().expect("input computed")
+                        })
                         .collect();
-                    th.op
-                        .perform_into(&values, &mut old)
-                        .map_err(|e| self.describe_failure(e, index, &values))?
-                };
-                if done {
-                    storage[th.outputs[0]] = Some(old);
-                    if allow_gc {
-                        for &s in &th.free_after {
-                            storage[s] = None;
+                    let done = th
+                        .op
+                        .perform_into(&values, old)
+                        .map_err(|e| self.describe_failure(e, index, &values))?;
+                    drop(values);
+                    if done {
+                        if allow_gc {
+                            for &s in &th.free_after {
+                                storage[s] = None;
+                            }
                         }
+                        continue;
                     }
-                    continue;
                 }
             }
             let outs = {

@@ -7,7 +7,7 @@
 
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::memory::Tensor;
+use crate::memory::{Tensor, same_shape};
 use crate::ops::elemwise::{Elemwise, ScalarOp};
 use crate::ops::scalar::Prim;
 use crate::with_dtype;
@@ -29,12 +29,15 @@ impl<T: Prim> Operand<'_, T> {
 }
 
 fn operand<'a, T: Prim>(t: &'a Tensor, out: &Tensor) -> Option<Operand<'a, T>> {
-    if t.shape == out.shape {
+    if same_shape(&t.shape, &out.shape) {
         return t.contiguous_slice::<T>().map(Operand::Run);
     }
     if t.size() == 1 && t.ndim() <= out.ndim() {
-        let (data, _, off) = t.elements::<T>().ok()?;
-        return data.get(off).copied().map(Operand::One);
+        return t
+            .contiguous_slice::<T>()?
+            .first()
+            .copied()
+            .map(Operand::One);
     }
     None
 }
@@ -73,7 +76,7 @@ impl Elemwise {
             || inputs.iter().any(|t| t.dtype != dtype)
             || !out.is_writable()
             // One operand must give the output its shape (no broadcasting to a new shape).
-            || !inputs.iter().any(|t| t.shape == out.shape)
+            || !inputs.iter().any(|t| same_shape(&t.shape, &out.shape))
         {
             return Ok(false);
         }

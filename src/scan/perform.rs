@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 
 use crate::config;
 use crate::error::{Error, Result};
-use crate::memory::{Shape, Strides, Tensor};
+use crate::memory::{Shape, Strides, Tensor, same_shape};
 use crate::ops::Outputs;
 use crate::ops::scalar::{Prim, scalar_i64};
 use crate::types::Type;
@@ -334,31 +334,26 @@ impl ScanInfo {
                         k,
                         row,
                     } => {
-                        let value = if computed[o] {
-                            storage[slot].take()
-                        } else {
-                            storage[slot].clone()
-                        }
-                        .expect("inner outputs are computed");
-                        if value.shape != *row {
+                        let value = storage[slot].as_ref().expect("inner outputs are computed");
+                        if !same_shape(&value.shape, row) {
                             return Err(self.error(format!(
                                 "step {i} computed output {o} of shape {:?}, but its recurrent state has shape {:?} (the shape of the initial state)",
                                 &value.shape[..],
                                 &row[..]
                             )));
                         }
-                        buffer.write_block((*k + i) * value.size(), &value)?;
-                        if *k == 1 {
-                            if let Some(tap) = slots[l.out_inner[o].start] {
-                                // The previous value goes back to the output
-                                // slot: the next step may compute into it.
-                                let previous = storage[tap].replace(value);
-                                if computed[o] {
-                                    storage[slot] = previous;
-                                }
+                        buffer.write_block((*k + i) * value.size(), value)?;
+                        if *k > 1 {
+                            ring[(*k + i) % *k] = value.clone();
+                        } else if let Some(tap) = slots[l.out_inner[o].start] {
+                            if computed[o] {
+                                // The new value becomes the tap, and the previous
+                                // one goes to the output slot: the next step may
+                                // compute into it.
+                                storage.swap(slot, tap);
+                            } else {
+                                storage[tap] = storage[slot].clone();
                             }
-                        } else {
-                            ring[(*k + i) % *k] = value;
                         }
                     }
                     State::Map { buffer, row } => {
@@ -369,7 +364,7 @@ impl ScanInfo {
                             shape.extend(row.iter().copied());
                             *buffer = Some(Tensor::zeros(value.dtype, &shape)?);
                         }
-                        if value.shape != *row {
+                        if !same_shape(&value.shape, row) {
                             return Err(self.error(format!(
                                 "step {i} computed output {o} of shape {:?}, but step 0 computed shape {:?}; the outputs of a scan must keep their shape",
                                 &value.shape[..],
