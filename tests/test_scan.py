@@ -609,3 +609,35 @@ def test_one_inner_variable_returned_as_several_outputs_and_as_the_condition():
     _close(out[0], expected)
     _close(out[1], expected)
     _close(out[2], [0.0] * (len(expected) - 1) + [1.0])
+
+
+def test_taps_with_a_gap_read_the_right_past_values(rng):
+    h0 = T.dmatrix("h0")
+    out, _ = th.scan(lambda far, near: far * 0.5 + near, outputs_info=dict(initial=h0, taps=[-3, -1]), n_steps=6)
+    init = rng.uniform(size=(3, 2))
+    hist = list(init)
+    for _ in range(6):
+        hist.append(hist[-3] * 0.5 + hist[-1])
+    _close(th.function([h0], out)(init), np.array(hist[3:]))
+
+
+def test_until_with_go_backwards_and_an_integer_n_steps_from_numpy():
+    x = T.lvector("x")
+
+    def step(v, acc):
+        s = acc + v
+        return s, th.scan_module.until(T.ge(s, 12))
+
+    out, _ = th.scan(step, sequences=x, outputs_info=T.constant(np.int64(0)), go_backwards=True,
+                     n_steps=np.int64(4))
+    _close(th.function([x], out)(np.arange(1, 8)), [7, 13])
+
+
+def test_a_shared_variable_as_initial_state_is_never_aliased_by_the_output():
+    s = th.shared(np.arange(3.0), name="s")
+    out, _ = th.scan(lambda p: p + 1, outputs_info=s, n_steps=2)
+    f = th.function([], out)
+    r = f()
+    r[:] = -1
+    _close(s.get_value(), np.arange(3.0))
+    _close(f(), [[1.0, 2.0, 3.0], [2.0, 3.0, 4.0]])
