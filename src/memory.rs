@@ -375,6 +375,21 @@ impl std::fmt::Debug for Tensor {
     }
 }
 
+/// Whether two shapes are equal (element by element: shapes are short, and
+/// a `memcmp` call costs more than the loop).
+#[inline]
+pub fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    for i in 0..a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+    }
+    true
+}
+
 /// C-order byte strides of a shape.
 pub fn c_strides(shape: &[usize], itemsize: usize) -> Strides {
     let mut strides: Strides = SmallVec::from_elem(0, shape.len());
@@ -583,8 +598,22 @@ impl Tensor {
         if !self.is_c_contiguous() {
             return None;
         }
-        let (all, _, off) = self.elements::<T>().ok()?;
-        all.get(off..off + self.size())
+        let size = std::mem::size_of::<T>();
+        debug_assert_eq!(size, self.dtype.itemsize());
+        if !self.offset.is_multiple_of(size) {
+            return None;
+        }
+        let off = self.offset / size;
+        cast_slice::<T>(self.storage.bytes()).get(off..off + self.size())
+    }
+
+    /// Whether [`Tensor::data_mut`] would succeed: nobody else holds the
+    /// storage, it is rtensor's own, and the layout is C-contiguous.
+    pub fn is_writable(&self) -> bool {
+        Arc::strong_count(&self.storage) == 1
+            && Arc::weak_count(&self.storage) == 0
+            && self.storage.is_host_owned()
+            && self.is_c_contiguous()
     }
 
     /// Mutable elements of a tensor whose storage nobody else holds; the
@@ -627,6 +656,53 @@ impl Tensor {
             k += itemsize;
         });
         Ok(out)
+    }
+
+    /// Copies `src` (any layout, same dtype) in C order into this tensor's
+    /// elements starting at element `at` (Scan writes each step's value into
+    /// one row of its output buffer this way). Like [`Tensor::data_mut`], the
+    /// storage must be uniquely owned, rtensor's own and C-contiguous.
+    pub fn write_block(&mut self, at: usize, src: &Tensor) -> Result<()> {
+        if src.dtype != self.dtype {
+            return Err(Error::Runtime(format!(
+                "internal error: writing {} values into a {} buffer",
+                src.dtype, self.dtype
+            )));
+        }
+        let itemsize = self.dtype.itemsize();
+        let n = src.nbytes();
+        let start = at * itemsize;
+        if (at + src.size()) > self.size() {
+            return Err(Error::Runtime(format!(
+                "internal error: a block of {} elements at {} does not fit a buffer of {}",
+                src.size(),
+                at,
+                self.size()
+            )));
+        }
+        let base = self.offset;
+        let contiguous = self.is_c_contiguous();
+        let storage = Arc::get_mut(&mut self.storage).ok_or_else(|| {
+            Error::Runtime("internal error: writing to a buffer that others still read".into())
+        })?;
+        if !contiguous || !storage.is_host_owned() {
+            return Err(Error::Runtime(
+                "internal error: writing to a non-contiguous or borrowed buffer".into(),
+            ));
+        }
+        let dst = &mut storage.bytes_mut()[base + start..base + start + n];
+        let bytes = src.storage.bytes();
+        if src.is_c_contiguous() {
+            dst.copy_from_slice(&bytes[src.offset..src.offset + n]);
+            return Ok(());
+        }
+        let mut k = 0;
+        for_each_offset(&src.shape, &src.strides, src.offset as isize, |o| {
+            let o = o as usize;
+            dst[k..k + itemsize].copy_from_slice(&bytes[o..o + itemsize]);
+            k += itemsize;
+        });
+        Ok(())
     }
 
     /// This tensor if C-contiguous, else a contiguous copy.

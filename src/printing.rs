@@ -1,11 +1,13 @@
 //! `debugprint` in Theano 1.0's format (SPEC §7) and `pp`, over a FunctionGraph.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::dtype::DType;
-use crate::function::fgraph::{FunctionGraph, VarId};
+use crate::function::fgraph::{FVarKind, FunctionGraph, VarId};
 use crate::memory::Tensor;
+use crate::ops::Op;
 use crate::ops::scalar::read_all;
+use crate::scan::ScanInfo;
 use crate::types::Type;
 
 /// How ids are written.
@@ -158,32 +160,52 @@ pub fn constant_label(t: &Tensor, ty: &Type) -> String {
     format!("TensorConstant{{{body}}}")
 }
 
-struct Printer<'a> {
+/// A graph being printed: the outer one, or the inner graph of a scan.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
     fg: &'a FunctionGraph,
-    opts: &'a DebugPrintOptions,
-    order: HashMap<usize, usize>,
-    ids: HashMap<(bool, usize), String>,
-    done: std::collections::HashSet<(bool, usize)>,
-    out: String,
+    /// For an inner graph: the scan node's graph and its outer inputs, so
+    /// that inner inputs print `-> [id X]`.
+    outer: Option<(&'a FunctionGraph, &'a [VarId], &'a ScanInfo)>,
+    /// Toposort positions (compiled outer graphs only).
+    show_order: bool,
 }
 
-impl Printer<'_> {
-    /// Ids are per Apply node for outputs, per variable for leaves.
-    fn key(&self, v: VarId) -> (bool, usize) {
-        match self.fg.owner(v) {
-            Some((n, _)) => (true, n),
-            None => (false, v),
+/// Ids are per Apply node for outputs, per variable for leaves, per graph.
+type Key = (usize, bool, usize);
+
+struct Printer<'a> {
+    opts: &'a DebugPrintOptions,
+    order: HashMap<usize, usize>,
+    ids: HashMap<Key, String>,
+    done: HashSet<Key>,
+    out: String,
+    /// Scan outputs met so far, printed in the inner-graphs section (the
+    /// graph holding them, and the variable).
+    scans: Vec<(Ctx<'a>, VarId)>,
+    scans_seen: HashSet<(usize, VarId)>,
+}
+
+fn graph_key(fg: &FunctionGraph) -> usize {
+    fg as *const FunctionGraph as usize
+}
+
+impl<'a> Printer<'a> {
+    fn key(fg: &FunctionGraph, v: VarId) -> Key {
+        match fg.owner(v) {
+            Some((n, _)) => (graph_key(fg), true, n),
+            None => (graph_key(fg), false, v),
         }
     }
 
-    fn id_of(&mut self, v: VarId) -> String {
-        let key = self.key(v);
+    fn id_of(&mut self, fg: &FunctionGraph, v: VarId) -> String {
+        let key = Self::key(fg, v);
         let next = self.ids.len();
         let style = self.opts.ids;
         let id = self.ids.entry(key).or_insert_with(|| match style {
             IdStyle::Char => char_id(next),
             IdStyle::Int => next.to_string(),
-            IdStyle::Id => (key.1 + if key.0 { 1 << 20 } else { 0 }).to_string(),
+            IdStyle::Id => (key.2 + if key.1 { 1 << 20 } else { 0 }).to_string(),
             IdStyle::None => String::new(),
         });
         if style == IdStyle::None {
@@ -193,25 +215,45 @@ impl Printer<'_> {
         }
     }
 
-    fn type_text(&self, v: VarId) -> String {
+    fn type_text(&self, fg: &FunctionGraph, v: VarId) -> String {
         if self.opts.print_type {
-            format!(" <{}>", self.fg.vars[v].ty)
+            format!(" <{}>", fg.vars[v].ty)
         } else {
             String::new()
         }
     }
 
-    fn print(&mut self, v: VarId, prefix: &str, child_prefix: &str, depth: i64) {
+    /// Notes a scan output for the inner-graphs section.
+    fn note_scan(&mut self, ctx: Ctx<'a>, v: VarId) {
+        if let Some((n, _)) = ctx.fg.owner(v)
+            && matches!(ctx.fg.nodes[n].op, Op::Scan(_))
+            && self.scans_seen.insert((graph_key(ctx.fg), v))
+        {
+            self.scans.push((ctx, v));
+        }
+    }
+
+    fn print(&mut self, ctx: Ctx<'a>, v: VarId, prefix: &str, child_prefix: &str, depth: i64) {
         if depth == 0 {
             return;
         }
-        let fg = self.fg;
-        let id = self.id_of(v);
-        let ty = self.type_text(v);
+        let fg = ctx.fg;
+        self.note_scan(ctx, v);
+        let id = self.id_of(fg, v);
+        let ty = self.type_text(fg, v);
         match fg.owner(v) {
             None => {
                 let label = fg.var_text(v);
-                self.out.push_str(&format!("{prefix}{label} {id}{ty}\n"));
+                let mut arrow = String::new();
+                if let (Some((outer_fg, outer_inputs, info)), FVarKind::Input(i)) =
+                    (ctx.outer, &fg.vars[v].kind)
+                    && let Some(k) = info.outer_of_inner(*i)
+                    && let Some(&outer) = outer_inputs.get(k)
+                {
+                    arrow = format!(" -> {}", self.id_of(outer_fg, outer));
+                }
+                self.out
+                    .push_str(&format!("{prefix}{label} {id}{ty}{arrow}\n"));
             }
             Some((n, k)) => {
                 let node = &fg.nodes[n];
@@ -220,7 +262,7 @@ impl Printer<'_> {
                     op.push_str(&format!(".{k}"));
                 }
                 let name = fg.vars[v].name.clone().unwrap_or_default();
-                let order = if self.opts.show_order {
+                let order = if ctx.show_order {
                     self.order
                         .get(&n)
                         .map(|i| i.to_string())
@@ -242,14 +284,14 @@ impl Printer<'_> {
                 };
                 self.out.push_str(&line);
                 self.out.push('\n');
-                let key = self.key(v);
+                let key = Self::key(fg, v);
                 let already = !self.done.insert(key);
                 let stop =
                     self.opts.stop_on_name && !name.is_empty() && prefix.is_empty().not_root();
                 if already || stop {
                     return;
                 }
-                let inputs = node.inputs.clone();
+                let inputs = &node.inputs;
                 for (i, &inp) in inputs.iter().enumerate() {
                     let last = i + 1 == inputs.len();
                     let (p, c) = if self.opts.tree_style {
@@ -263,8 +305,52 @@ impl Printer<'_> {
                             format!("{child_prefix}{}", if last { "  " } else { " |" }),
                         )
                     };
-                    self.print(inp, &p, &c, depth - 1);
+                    self.print(ctx, inp, &p, &c, depth - 1);
                 }
+            }
+        }
+    }
+
+    /// The inner-graphs section: each scan met (also inside inner graphs)
+    /// as an already-printed line, then its inner outputs prefixed `>`.
+    fn print_inner_graphs(&mut self, depth: i64) {
+        if self.scans.is_empty() {
+            return;
+        }
+        self.out.push('\n');
+        self.out.push_str(if self.opts.tree_style {
+            "Inner graphs:\n"
+        } else {
+            "Inner graphs of the scan ops:\n"
+        });
+        let mut i = 0;
+        while i < self.scans.len() {
+            let (ctx, v) = self.scans[i];
+            i += 1;
+            self.out.push('\n');
+            let header = Ctx {
+                show_order: false,
+                ..ctx
+            };
+            self.print(header, v, "", "", depth);
+            let Some((n, _)) = ctx.fg.owner(v) else {
+                continue;
+            };
+            let node = &ctx.fg.nodes[n];
+            let Op::Scan(op) = &node.op else { continue };
+            let info: &'a ScanInfo = &op.0;
+            let inner = Ctx {
+                fg: &info.fgraph,
+                outer: Some((ctx.fg, &node.inputs, info)),
+                show_order: false,
+            };
+            let (p, c) = if self.opts.tree_style {
+                (" ← ", "   ")
+            } else {
+                (" >", " >")
+            };
+            for &o in &info.fgraph.outputs {
+                self.print(inner, o, p, c, depth);
             }
         }
     }
@@ -280,7 +366,8 @@ impl NotRoot for bool {
     }
 }
 
-/// The debugprint text of `roots` in `fg`.
+/// The debugprint text of `roots` in `fg`, followed by the inner graphs of
+/// the scans it reaches.
 pub fn debugprint(fg: &FunctionGraph, roots: &[VarId], opts: &DebugPrintOptions) -> String {
     let order = fg
         .toposort()
@@ -289,16 +376,23 @@ pub fn debugprint(fg: &FunctionGraph, roots: &[VarId], opts: &DebugPrintOptions)
         .map(|(i, n)| (n, i))
         .collect();
     let mut p = Printer {
-        fg,
         opts,
         order,
         ids: HashMap::new(),
         done: Default::default(),
         out: String::new(),
+        scans: Vec::new(),
+        scans_seen: HashSet::new(),
+    };
+    let ctx = Ctx {
+        fg,
+        outer: None,
+        show_order: opts.show_order,
     };
     for &r in roots {
-        p.print(r, "", "", opts.depth);
+        p.print(ctx, r, "", "", opts.depth);
     }
+    p.print_inner_graphs(opts.depth);
     p.out
 }
 
@@ -313,7 +407,7 @@ pub fn pp(fg: &FunctionGraph, v: VarId) -> String {
     }
     let node = &fg.nodes[n];
     let args: Vec<String> = node.inputs.iter().map(|&i| pp(fg, i)).collect();
-    use crate::ops::{Op, ScalarOp};
+    use crate::ops::ScalarOp;
     if let Op::Elemwise(e) = &node.op {
         let infix = match e.scalar_op {
             ScalarOp::Add => Some("+"),

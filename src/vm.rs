@@ -36,6 +36,8 @@ pub struct Program {
     pub output_slots: Vec<usize>,
     fgraph: FunctionGraph,
     n_inputs: usize,
+    /// Slot of each graph variable (`usize::MAX` for variables not scheduled).
+    slot_of: Vec<usize>,
 }
 
 /// Per-call storage: one optional value per slot.
@@ -153,7 +155,13 @@ impl Program {
             output_slots,
             fgraph: fg,
             n_inputs,
+            slot_of,
         }
+    }
+
+    /// The storage slot of graph variable `v`, if the schedule uses it.
+    pub fn slot_of(&self, v: usize) -> Option<usize> {
+        self.slot_of.get(v).copied().filter(|&s| s != usize::MAX)
     }
 
     pub fn fgraph(&self) -> &FunctionGraph {
@@ -234,8 +242,51 @@ impl Program {
         outputs
     }
 
+    /// Runs the thunks alone, on storage whose input slots the caller has
+    /// filled (Scan's loop: inputs are set per step, outputs read from
+    /// `output_slots`, nothing else is touched between steps).
+    pub fn execute(&self, storage: &mut Storage, allow_gc: bool) -> Result<()> {
+        self.run_thunks(storage, allow_gc)
+    }
+
     fn run_thunks(&self, storage: &mut Storage, allow_gc: bool) -> Result<()> {
         for (index, th) in self.thunks.iter().enumerate() {
+            // The value this node left in its slot last time, if nobody
+            // else holds it, is written over instead of allocating anew.
+            if th.outputs.len() == 1 && th.op.writes_into() {
+                let out = th.outputs[0];
+                // The output slot, and the others (its inputs) beside it.
+                let (before, rest) = storage.split_at_mut(out);
+                let (slot, after) = rest.split_first_mut().expect("slot in range");
+                if let Some(old) = slot.as_mut() {
+                    let (before, after): (&[Option<Tensor>], &[Option<Tensor>]) = (before, after);
+                    let values: SmallVec<[&Tensor; 4]> = th
+                        .inputs
+                        .iter()
+                        .map(|&s| {
+                            let v = if s < out {
+                                &before[s]
+                            } else {
+                                &after[s - out - 1]
+                            };
+                            v.as_ref().expect("input computed")
+                        })
+                        .collect();
+                    let done = th
+                        .op
+                        .perform_into(&values, old)
+                        .map_err(|e| self.describe_failure(e, index, &values))?;
+                    drop(values);
+                    if done {
+                        if allow_gc {
+                            for &s in &th.free_after {
+                                storage[s] = None;
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
             let outs = {
                 let values: SmallVec<[&Tensor; 4]> = th
                     .inputs

@@ -18,9 +18,13 @@ from .gradient import grad  # noqa: E402
 from .graph import Apply, Op, Variable  # noqa: E402
 from .printing import debugprint, pp  # noqa: E402
 from . import sandbox  # noqa: E402
+from . import scan_module, updates  # noqa: E402
+from .scan_module import foldl, foldr, map, reduce, scan  # noqa: E402
+from .updates import OrderedUpdates  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Apply", "In", "Op", "MissingInputError", "Out", "SharedVariable", "UnusedInputError", "Variable",
-           "change_flags", "compile", "config", "cuda", "debugprint", "function", "gof", "grad", "gradient", "pp", "printing",
-           "sandbox", "scalar", "shared", "tensor"]
+__all__ = ["Apply", "In", "Op", "MissingInputError", "OrderedUpdates", "Out", "SharedVariable", "UnusedInputError",
+           "Variable", "change_flags", "compile", "config", "cuda", "debugprint", "foldl", "foldr", "function", "gof",
+           "grad", "gradient", "map", "pp", "printing", "reduce", "sandbox", "scalar", "scan", "scan_module", "shared",
+           "tensor", "updates"]

@@ -289,6 +289,12 @@ pub fn lower(req: &CompileRequest) -> Result<Lowered> {
         update_targets.push((target.clone(), container));
         update_values.push(id);
     }
+    // Scan: a state its loop advances by a default update must be stored.
+    if !req.all_defaults_off {
+        crate::scan::check::forgotten_updates(&c.fg, &update_targets, |id| {
+            req.no_default_updates.contains(&id)
+        })?;
+    }
     // Default updates of every shared variable reached, until none is new.
     if !req.all_defaults_off {
         let mut i = 0;

@@ -14,6 +14,7 @@ pub mod conv;
 pub mod elemwise;
 pub mod elemwise_exec;
 pub mod elemwise_grad;
+mod elemwise_into;
 pub mod elemwise_kernels;
 pub mod external;
 pub mod eye;
@@ -140,6 +141,10 @@ pub enum Op {
     /// Only made by the fusion rewrite, so never in a pickled user graph.
     #[serde(skip)]
     Composite(std::sync::Arc<Composite>),
+    /// A loop over an inner graph (`src/scan.rs`); not serialized (a graph
+    /// holding a scan cannot be pickled yet).
+    #[serde(skip)]
+    Scan(crate::scan::ScanOp),
 }
 
 impl Op {
@@ -183,6 +188,7 @@ impl Op {
             Op::Conv(c) => c.name(),
             Op::Pool(p) => p.name(),
             Op::Composite(c) => c.display_name(),
+            Op::Scan(s) => s.display_name(),
         }
     }
 
@@ -318,6 +324,7 @@ impl Op {
             Op::Conv(c) => c.output_types(&types),
             Op::Pool(p) => p.output_types(inputs),
             Op::Composite(c) => c.output_types(&types),
+            Op::Scan(s) => s.output_types(inputs),
         }
     }
 
@@ -378,7 +385,25 @@ impl Op {
             Op::Conv(c) => c.perform(inputs, out_types),
             Op::Pool(p) => p.perform(inputs, out_types),
             Op::Composite(c) => one(c.perform(inputs)?),
+            Op::Scan(s) => s.perform(inputs, out_types),
         }
+    }
+
+    /// Computes a single output into `out`, a value of this node's output
+    /// slot from an earlier run that nobody else holds, when the op can:
+    /// `Ok(true)` when it did, `Ok(false)` when the caller must `perform`
+    /// (other ops, shapes or dtypes). Scan's loop and functions run with
+    /// `allow_gc=False` reuse buffers this way.
+    pub fn perform_into(&self, inputs: &[&Tensor], out: &mut Tensor) -> Result<bool> {
+        match self {
+            Op::Elemwise(e) => e.perform_into(inputs, out),
+            _ => Ok(false),
+        }
+    }
+
+    /// Whether [`Op::perform_into`] may write into an old output.
+    pub fn writes_into(&self) -> bool {
+        matches!(self, Op::Elemwise(_))
     }
 
     /// `view_map`: the input an output may alias, if any.
@@ -433,7 +458,7 @@ impl Op {
     pub fn is_foldable(&self) -> bool {
         !matches!(
             self,
-            Op::DeepCopy | Op::ViewOp | Op::External(_) | Op::Alloc | Op::Random(_)
+            Op::DeepCopy | Op::ViewOp | Op::External(_) | Op::Alloc | Op::Random(_) | Op::Scan(_)
         )
     }
 }

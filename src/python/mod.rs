@@ -9,6 +9,7 @@ mod gradient;
 mod nnet;
 pub mod pyop;
 mod random;
+mod scan;
 mod structure;
 mod variable;
 
@@ -98,6 +99,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(structure::nonzero, m)?)?;
     m.add_function(wrap_pyfunction!(random::random_draw, m)?)?;
     m.add_function(wrap_pyfunction!(random::random_seeded_state, m)?)?;
+    m.add_function(wrap_pyfunction!(scan::scan_step_inputs, m)?)?;
+    m.add_function(wrap_pyfunction!(scan::scan_build, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_available, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_unavailable_reason, m)?)?;
     config::register(m)?;

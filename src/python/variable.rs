@@ -250,8 +250,9 @@ pub fn type_str(dtype: &str, broadcastable: Vec<bool>) -> PyResult<String> {
 
 /// The dtype of a Python literal (or list of them) under the casting rules.
 fn literal_tensor(value: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    // NumPy scalars keep their dtype (np.float64 subclasses float).
     let is_native = value.is_instance_of::<PyInt>()
-        || value.is_instance_of::<PyFloat>()
+        || value.is_exact_instance_of::<PyFloat>()
         || value.is_instance_of::<PyList>()
         || value.is_instance_of::<PyTuple>();
     let arr = match value.cast::<PyUntypedArray>() {

@@ -7,6 +7,7 @@ pub mod fusion;
 pub mod merge;
 pub mod output_protection;
 pub mod pow_specialize;
+pub mod scan_pushout;
 
 use crate::error::{Error, Result};
 use crate::function::fgraph::FunctionGraph;
@@ -50,6 +51,9 @@ pub fn passes(mode: Mode) -> Vec<(&'static str, Pass)> {
     }
     p.push(("constant_folding", constant_folding::constant_folding));
     p.push(("merge", merge::merge));
+    if mode != Mode::FastCompile {
+        p.push(("scan_pushout", scan_pushout::scan_pushout));
+    }
     p
 }
 
@@ -65,7 +69,7 @@ pub fn late_passes(mode: Mode) -> Vec<(&'static str, Pass)> {
 }
 
 /// Runs `passes` until none changes the graph.
-fn fixed_point(fg: &mut FunctionGraph, passes: &[(&'static str, Pass)]) -> Result<()> {
+pub(crate) fn fixed_point(fg: &mut FunctionGraph, passes: &[(&'static str, Pass)]) -> Result<()> {
     for _ in 0..50 {
         let mut changed = false;
         for (_, pass) in passes {

@@ -1,0 +1,48 @@
+"""Buffer reuse (Op.perform_into, used by scan's loop and by functions run
+with allow_gc=False): a node writes over the value it left in its slot only
+when nobody else holds it, so arrays already returned never change."""
+import numpy as np
+import pytest
+
+import rtensor as th
+
+T = th.tensor
+
+
+@pytest.mark.parametrize("n", [3, 2000])
+@pytest.mark.parametrize("dtype", ["float64", "int32", "float32"])
+def test_values_returned_earlier_keep_their_values_when_gc_is_off(rng, n, dtype):
+    x = T.vector("x", dtype=dtype)
+    y = T.vector("y", dtype=dtype)
+    out = (x + y) * y - x
+    with th.change_flags(allow_gc=False):
+        f = th.function([x, y], [out, x + y])
+        inputs = [(rng.randint(-9, 9, size=n).astype(dtype), rng.randint(-9, 9, size=n).astype(dtype))
+                  for _ in range(4)]
+        results = [f(a, b) for a, b in inputs]
+    for (a, b), (o, s) in zip(inputs, results):
+        np.testing.assert_array_equal(o, (a + b) * b - a)
+        np.testing.assert_array_equal(s, a + b)
+
+
+def test_a_scalar_operand_and_a_broadcast_operand_are_written_into_the_old_buffer(rng):
+    m = T.dmatrix("m")
+    r = T.drow("r")
+    s = T.dscalar("s")
+    with th.change_flags(allow_gc=False):
+        f = th.function([m, r, s], [(m + r) * s, T.maximum(m, s) - T.minimum(m, r)])
+        for _ in range(3):
+            mv, rv, sv = rng.uniform(size=(4, 5)), rng.uniform(size=(1, 5)), rng.uniform()
+            got = f(mv, rv, sv)
+            np.testing.assert_allclose(got[0], (mv + rv) * sv)
+            np.testing.assert_allclose(got[1], np.maximum(mv, sv) - np.minimum(mv, rv))
+
+
+def test_borrowed_outputs_are_never_written_over(rng):
+    x = T.dvector("x")
+    with th.change_flags(allow_gc=False):
+        f = th.function([x], th.Out(x * 2 + 1, borrow=True))
+        first = f(np.ones(3))
+        second = f(np.full(3, 5.0))
+    np.testing.assert_array_equal(first, [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(second, [11.0, 11.0, 11.0])
