@@ -21,10 +21,11 @@ from . import sandbox  # noqa: E402
 from . import scan_module, updates  # noqa: E402
 from .scan_module import foldl, foldr, map, reduce, scan  # noqa: E402
 from .updates import OrderedUpdates  # noqa: E402
+from .tensor import dot  # noqa: E402  (Theano exports `theano.dot`)
 
 __version__ = "0.1.0"
 
 __all__ = ["Apply", "In", "Op", "MissingInputError", "OrderedUpdates", "Out", "SharedVariable", "UnusedInputError",
-           "Variable", "change_flags", "compile", "config", "cuda", "debugprint", "foldl", "foldr", "function", "gof",
+           "Variable", "change_flags", "compile", "config", "cuda", "debugprint", "dot", "foldl", "foldr", "function", "gof",
            "grad", "gradient", "map", "pp", "printing", "reduce", "sandbox", "scalar", "scan", "scan_module", "shared",
            "tensor", "updates"]

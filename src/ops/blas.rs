@@ -3,7 +3,7 @@
 
 use crate::dtype::{self, DType};
 use crate::error::{Error, Result};
-use crate::memory::{Tensor, matmul_f32, matmul_f64};
+use crate::memory::{GemmFloat, MatRef, Tensor, gemm_into};
 use crate::ops::scalar::{Prim, cast_tensor, read_all};
 use crate::types::{TensorType, Type};
 use crate::with_dtype;
@@ -54,15 +54,76 @@ pub fn dot_perform(a: &Tensor, b: &Tensor, out_dtype: DType) -> Result<Tensor> {
         (1, 2) => vec![n],
         _ => vec![m, n],
     };
-    let a = cast_tensor(a, out_dtype)?.contiguous()?;
-    let b = cast_tensor(b, out_dtype)?.contiguous()?;
+    let a = cast_tensor(a, out_dtype)?;
+    let b = cast_tensor(b, out_dtype)?;
     let mut out = Tensor::zeros(out_dtype, &out_shape)?;
     match out_dtype {
-        DType::Float32 => matmul_f32(m, n, k, &a, &b, &mut out)?,
-        DType::Float64 => matmul_f64(m, n, k, &a, &b, &mut out)?,
-        d => with_dtype!(d, T => naive::<T>(m, n, k, &a, &b, &mut out)?),
+        DType::Float32 => strided_gemm::<f32>(m, n, k, &a, &b, &mut out)?,
+        DType::Float64 => strided_gemm::<f64>(m, n, k, &a, &b, &mut out)?,
+        d => {
+            let (a, b) = (a.contiguous()?, b.contiguous()?);
+            with_dtype!(d, T => naive::<T>(m, n, k, &a, &b, &mut out)?)
+        }
     }
     Ok(out)
+}
+
+/// `a` as an `rows`×`cols` matrix over its own buffer (a vector is one row
+/// when `as_row`, else one column), when its strides are non-negative:
+/// transposes and slices are read in place, without a copy.
+fn mat_view<T: GemmFloat>(
+    t: &Tensor,
+    rows: usize,
+    cols: usize,
+    as_row: bool,
+) -> Option<MatRef<'_, T>> {
+    let (data, strides, offset) = t.elements::<T>().ok()?;
+    let st: Vec<usize> = strides
+        .iter()
+        .map(|&s| usize::try_from(s).ok())
+        .collect::<Option<_>>()?;
+    let (rs, cs) = match (t.ndim(), as_row) {
+        (1, true) => (cols * st[0].max(1), st[0]),
+        (1, false) => (st[0], 1),
+        _ => (st[0], st[1]),
+    };
+    Some(MatRef {
+        data,
+        offset,
+        rows,
+        cols,
+        rs,
+        cs,
+    })
+}
+
+/// `out = a·b` through the GEMM, reading strided operands in place (copied
+/// to C order only when a stride is negative).
+fn strided_gemm<T: GemmFloat>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Tensor,
+    b: &Tensor,
+    out: &mut Tensor,
+) -> Result<()> {
+    let unaligned = || Error::Value("dot: an operand is not aligned to its element size".into());
+    let (ac, bc);
+    let a = match mat_view::<T>(a, m, k, true) {
+        Some(v) => v,
+        None => {
+            ac = a.deep_copy()?;
+            mat_view::<T>(&ac, m, k, true).ok_or_else(unaligned)?
+        }
+    };
+    let b = match mat_view::<T>(b, k, n, false) {
+        Some(v) => v,
+        None => {
+            bc = b.deep_copy()?;
+            mat_view::<T>(&bc, k, n, false).ok_or_else(unaligned)?
+        }
+    };
+    gemm_into(out.data_mut::<T>()?, n, a, b, false, true)
 }
 
 fn naive<T: Prim>(
