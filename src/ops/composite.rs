@@ -44,9 +44,7 @@ const MAX_NAME: usize = 4000;
 impl Composite {
     pub fn new(input_dtypes: Vec<DType>, nodes: Vec<ExprNode>) -> Result<Composite> {
         if nodes.is_empty() {
-            return Err(Error::Runtime(
-                "internal error: an empty Composite".into(),
-            ));
+            return Err(Error::Runtime("internal error: an empty Composite".into()));
         }
         let mut b = Builder::new(&input_dtypes);
         let mut vals: Vec<Val> = Vec::with_capacity(nodes.len());
@@ -77,10 +75,7 @@ impl Composite {
     }
 
     pub fn out_dtype(&self) -> DType {
-        self.nodes
-            .last()
-            .map(|n| n.dtype)
-            .unwrap_or(DType::Float64)
+        self.nodes.last().map(|n| n.dtype).unwrap_or(DType::Float64)
     }
 
     /// The node's name in debugprint: `Elemwise{Composite{...}}`.
@@ -104,7 +99,11 @@ impl Composite {
                 )));
             }
         }
-        Ok(vec![broadcast_output_type(&name, inputs, self.out_dtype())?])
+        Ok(vec![broadcast_output_type(
+            &name,
+            inputs,
+            self.out_dtype(),
+        )?])
     }
 
     pub fn perform(&self, inputs: &[&Tensor]) -> Result<Tensor> {

@@ -300,6 +300,7 @@ impl ScalarOp {
             .ok_or_else(|| Error::Value(format!("unknown elementwise op {name:?}")))
     }
 
+    #[inline]
     pub fn kind(self) -> Kind {
         use ScalarOp::*;
         match self {
@@ -313,10 +314,41 @@ impl ScalarOp {
             Eq | Neq | Lt | Le | Gt | Ge => Kind::Compare,
             Switch => Kind::Switch,
             Clip => Kind::Clip,
-            Sqrt | Exp | Log | Sin | Cos | Tanh | Sigmoid | Exp2 | Log2 | Log10 | Log1p | Expm1
-            | Floor | Ceil | Trunc | RoundHalfToEven | RoundHalfAwayFromZero | Tan | ArcSin
-            | ArcCos | ArcTan | Sinh | Cosh | ArcSinh | ArcCosh | ArcTanh | Erf | Erfc | Erfinv
-            | Gamma | GammaLn | Inv | Deg2Rad | Rad2Deg | Softplus => Kind::FloatUnary,
+            Sqrt
+            | Exp
+            | Log
+            | Sin
+            | Cos
+            | Tanh
+            | Sigmoid
+            | Exp2
+            | Log2
+            | Log10
+            | Log1p
+            | Expm1
+            | Floor
+            | Ceil
+            | Trunc
+            | RoundHalfToEven
+            | RoundHalfAwayFromZero
+            | Tan
+            | ArcSin
+            | ArcCos
+            | ArcTan
+            | Sinh
+            | Cosh
+            | ArcSinh
+            | ArcCosh
+            | ArcTanh
+            | Erf
+            | Erfc
+            | Erfinv
+            | Gamma
+            | GammaLn
+            | Inv
+            | Deg2Rad
+            | Rad2Deg
+            | Softplus => Kind::FloatUnary,
         }
     }
 

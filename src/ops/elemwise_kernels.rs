@@ -95,12 +95,7 @@ pub fn map1<A: Copy, O: Copy>(a: Src<A>, out: &mut [O], f: impl Fn(A) -> O) {
 
 /// `out[i] = f(a[i], b[i])`.
 #[inline(always)]
-pub fn map2<A: Copy, B: Copy, O: Copy>(
-    a: Src<A>,
-    b: Src<B>,
-    out: &mut [O],
-    f: impl Fn(A, B) -> O,
-) {
+pub fn map2<A: Copy, B: Copy, O: Copy>(a: Src<A>, b: Src<B>, out: &mut [O], f: impl Fn(A, B) -> O) {
     use Src::*;
     match (a, b) {
         (Slice(a), Slice(b)) => run2(a, b, out, f),
@@ -265,13 +260,13 @@ pub fn unary<T: Prim>(op: ScalarOp, is_bool: bool, a: Src<T>, out: &mut [T]) -> 
         Abs => map1(a, out, T::abs),
         Sqr => map1(a, out, |x| x.mul(x)),
         Sgn => map1(a, out, sgn::<T>),
-        Invert if is_bool => map1(a, out, |x| {
-            if x == T::zero() {
-                T::one()
-            } else {
-                T::zero()
-            }
-        }),
+        Invert if is_bool => map1(
+            a,
+            out,
+            |x| {
+                if x == T::zero() { T::one() } else { T::zero() }
+            },
+        ),
         Invert => map1(a, out, |x| T::from_i128(!x.to_i128())),
         _ => return Err(not_of_kind(op, "a unary")),
     }
@@ -368,7 +363,11 @@ pub fn clip<T: Prim>(x: Src<T>, lo: Src<T>, hi: Src<T>, out: &mut [T]) {
 /// Conversion between element types (NumPy's `astype`).
 pub fn cast<A: Prim, B: Prim>(a: Src<A>, out: &mut [B], to_bool: bool) {
     if to_bool {
-        map1(a, out, |x| if x == A::zero() { B::zero() } else { B::one() });
+        map1(
+            a,
+            out,
+            |x| if x == A::zero() { B::zero() } else { B::one() },
+        );
     } else {
         map1(a, out, |x| convert::<A, B>(x, false));
     }
@@ -392,13 +391,7 @@ mod tests {
         .unwrap();
         assert_eq!(out, [9.0, 8.0, 7.0]);
         let mut b = [0u8; 3];
-        compare(
-            ScalarOp::Lt,
-            Src::Slice(&a),
-            Src::Scalar(2.5),
-            &mut b,
-        )
-        .unwrap();
+        compare(ScalarOp::Lt, Src::Slice(&a), Src::Scalar(2.5), &mut b).unwrap();
         assert_eq!(b, [1, 1, 0]);
     }
 

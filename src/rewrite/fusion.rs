@@ -18,8 +18,8 @@ use smallvec::SmallVec;
 
 use crate::error::Result;
 use crate::function::fgraph::{FunctionGraph, NodeId, VarId};
-use crate::ops::composite::{Composite, ExprArg, ExprNode};
 use crate::ops::Op;
+use crate::ops::composite::{Composite, ExprArg, ExprNode};
 
 /// The scalar graph of an elementwise node, over its own inputs.
 fn scalar_graph(op: &Op, dtype: crate::dtype::DType) -> Option<Vec<ExprNode>> {
