@@ -386,11 +386,12 @@ enum InSrc<'a> {
 
 /// True when `t`'s memory can be read as typed elements in place.
 fn aligned(t: &Tensor) -> bool {
-    let size = t.dtype.itemsize();
-    let align = size.min(8);
-    (t.storage().as_ptr() as usize).is_multiple_of(align)
-        && t.offset.is_multiple_of(size)
-        && t.strides.iter().all(|&s| s.rem_euclid(size as isize) == 0)
+    // Item sizes are powers of two: masks instead of divisions.
+    let mask = t.dtype.itemsize() - 1;
+    let align_mask = mask.min(7);
+    (t.storage().as_ptr() as usize) & align_mask == 0
+        && t.offset & mask == 0
+        && t.strides.iter().all(|&s| (s as usize) & mask == 0)
 }
 
 fn in_src<'a>(t: &'a Tensor, shape: &[usize]) -> InSrc<'a> {
@@ -516,7 +517,7 @@ impl Plan<'_> {
     fn run_with(&self, sc: &mut Scratch, start: usize, out: &mut [u8]) -> Result<()> {
         let prog = self.prog;
         let out_size = prog.out_dtype().itemsize();
-        let n = out.len() / out_size;
+        let n = out.len() >> out_size.trailing_zeros();
         let words = BLOCK.min(n).max(1);
         if sc.regs.len() < prog.n_regs {
             sc.regs.resize_with(prog.n_regs, Vec::new);
@@ -551,7 +552,7 @@ impl Plan<'_> {
     ) -> Result<()> {
         let prog = self.prog;
         let out_size = prog.out_dtype().itemsize();
-        let n = out.len() / out_size;
+        let n = out.len() >> out_size.trailing_zeros();
         let n_steps = prog.steps.len();
         let mut b = 0;
         while b < n {
