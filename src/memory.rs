@@ -64,6 +64,13 @@ unsafe impl Sync for Storage {}
 /// the OS are not written twice).
 fn zeroed_words(words: usize, nbytes: usize) -> Result<Vec<u64>> {
     let fail = || Error::Memory(format!("failed to allocate {nbytes} bytes on the host"));
+    if words < 8192 {
+        // Small blocks: malloc's thread cache (which calloc bypasses), then a memset.
+        let mut v: Vec<u64> = Vec::new();
+        v.try_reserve_exact(words).map_err(|_| fail())?;
+        v.resize(words, 0);
+        return Ok(v);
+    }
     let layout = std::alloc::Layout::array::<u64>(words).map_err(|_| fail())?;
     // SAFETY: `words >= 1`, so the layout has a non-zero size.
     let ptr = unsafe { std::alloc::alloc_zeroed(layout) } as *mut u64;
@@ -294,6 +301,7 @@ impl Element for half::f16 {}
 impl Element for f32 {}
 impl Element for f64 {}
 
+#[inline]
 fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
     if bytes.len() < std::mem::size_of::<T>() {
         // An empty storage's slice may point anywhere (even misaligned).
@@ -314,6 +322,7 @@ fn cast_slice<T: Element>(bytes: &[u8]) -> &[T] {
     unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const T, bytes.len() / size) }
 }
 
+#[inline]
 fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
     if bytes.len() < std::mem::size_of::<T>() {
         return &mut [];
@@ -332,16 +341,19 @@ fn cast_slice_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
 
 /// Plain elements seen in a byte slice (tensor data, word buffers). The
 /// bytes must be aligned for `T`; callers check or own such memory.
+#[inline]
 pub fn bytes_as<T: Element>(bytes: &[u8]) -> &[T] {
     cast_slice(bytes)
 }
 
 /// Mutable plain elements seen in a byte slice (aligned for `T`).
+#[inline]
 pub fn bytes_as_mut<T: Element>(bytes: &mut [u8]) -> &mut [T] {
     cast_slice_mut(bytes)
 }
 
 /// A word buffer as bytes (8-aligned, so any element type fits in it).
+#[inline]
 pub fn words_as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
     // SAFETY: u8 has no alignment or validity requirement; the byte length
     // covers exactly the words borrowed mutably here.
@@ -349,6 +361,7 @@ pub fn words_as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
 }
 
 /// A word buffer as bytes, read-only.
+#[inline]
 pub fn words_as_bytes(words: &[u64]) -> &[u8] {
     // SAFETY: as in `words_as_bytes_mut`, shared.
     unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8) }
@@ -420,6 +433,27 @@ impl Tensor {
     pub fn empty(dtype: DType, shape: &[usize]) -> Result<Tensor> {
         let size: usize = shape.iter().product();
         let storage = Storage::recycled(size * dtype.itemsize())?;
+        Ok(Tensor {
+            storage: Arc::new(storage),
+            dtype,
+            shape: shape.into(),
+            strides: c_strides(shape, dtype.itemsize()),
+            offset: 0,
+        })
+    }
+
+    /// A fresh C-contiguous tensor whose bytes `fill` writes, all of them,
+    /// before the buffer is shared (so no uniqueness check is needed): the
+    /// constructor of kernels' outputs. Large buffers may be recycled ones.
+    pub fn filled(
+        dtype: DType,
+        shape: &[usize],
+        fill: impl FnOnce(&mut [u8]) -> Result<()>,
+    ) -> Result<Tensor> {
+        let size: usize = shape.iter().product();
+        let nbytes = size * dtype.itemsize();
+        let mut storage = Storage::recycled(nbytes)?;
+        fill(&mut storage.bytes_mut()[..nbytes])?;
         Ok(Tensor {
             storage: Arc::new(storage),
             dtype,

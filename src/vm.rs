@@ -34,6 +34,10 @@ pub struct Program {
     const_slots: Vec<(usize, Tensor)>,
     /// Slot of each graph output.
     pub output_slots: Vec<usize>,
+    /// Outputs whose value may be moved out of its slot after a call that
+    /// frees intermediates (no constant, input or shared slot, no later
+    /// output reading the same slot).
+    output_movable: Vec<bool>,
     fgraph: FunctionGraph,
     n_inputs: usize,
     /// Slot of each graph variable (`usize::MAX` for variables not scheduled).
@@ -146,6 +150,16 @@ impl Program {
                 thunks[*t].free_after.push(s);
             }
         }
+        let output_movable = output_slots
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                !output_slots[k + 1..].contains(s)
+                    && !input_slots.contains(&Some(*s))
+                    && !shared_slots.iter().any(|(x, _)| x == s)
+                    && !const_slots.iter().any(|(x, _)| x == s)
+            })
+            .collect();
         Program {
             thunks,
             n_slots,
@@ -153,6 +167,7 @@ impl Program {
             shared_slots,
             const_slots,
             output_slots,
+            output_movable,
             fgraph: fg,
             n_inputs,
             slot_of,
@@ -222,7 +237,15 @@ impl Program {
         let outputs = result.map(|_| {
             self.output_slots
                 .iter()
-                .map(|&s| storage[s].clone().expect("output computed"))
+                .zip(&self.output_movable)
+                .map(|(&s, &movable)| {
+                    if allow_gc && movable {
+                        storage[s].take()
+                    } else {
+                        storage[s].clone()
+                    }
+                    .expect("output computed")
+                })
                 .collect()
         });
         // Inputs and shared values are not kept past the call.

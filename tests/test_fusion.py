@@ -277,3 +277,19 @@ def test_random_graphs_do_get_fused():
         out = _random_expression(rng, leaves, 4)
         fused += bool(composites(th.function(leaves, out, on_unused_input="ignore")))
     assert fused >= 10
+
+
+def test_fused_nodes_read_reversed_and_sliced_views(rng):
+    v = T.dvector("v")
+    f = th.function([v], T.exp(v[::-1]) * 2 + v[::-1])
+    assert len(composites(f)) == 1
+    x = rng.uniform(-1, 1, size=1001)
+    np.testing.assert_allclose(f(x), np.exp(x[::-1]) * 2 + x[::-1], rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(f(x[::-3]), np.exp(x[::-3][::-1]) * 2 + x[::-3][::-1], rtol=1e-14, atol=1e-15)
+
+
+def test_a_shape_mismatch_in_a_fused_node_names_the_node():
+    a, b = T.dvector("a"), T.dvector("b")
+    f = th.function([a, b], T.exp(a) * 2 + b)
+    with pytest.raises(ValueError, match=r"Input dimension mis-match(.|\n)*Elemwise\{Composite\{"):
+        f(np.ones(3), np.ones(4))

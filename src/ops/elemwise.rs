@@ -306,6 +306,7 @@ impl ScalarOp {
             .ok_or_else(|| Error::Value(format!("unknown elementwise op {name:?}")))
     }
 
+    #[inline]
     pub fn kind(self) -> Kind {
         use ScalarOp::*;
         match self {

@@ -380,23 +380,18 @@ enum InSrc<'a> {
     Contig(&'a [u8]),
     /// One element, broadcast.
     Scalar(&'a [u8]),
-    /// Anything else: gathered per block (element strides broadcast to the
-    /// output's shape, offset in elements).
-    Strided {
-        data: &'a [u8],
-        strides: SmallVec<[isize; 6]>,
-        offset: isize,
-        dtype: DType,
-    },
+    /// Anything else: gathered per block.
+    Strided(&'a Tensor),
 }
 
 /// True when `t`'s memory can be read as typed elements in place.
 fn aligned(t: &Tensor) -> bool {
-    let size = t.dtype.itemsize();
-    let align = size.min(8);
-    (t.storage().as_ptr() as usize).is_multiple_of(align)
-        && t.offset.is_multiple_of(size)
-        && t.strides.iter().all(|&s| s.rem_euclid(size as isize) == 0)
+    // Item sizes are powers of two: masks instead of divisions.
+    let mask = t.dtype.itemsize() - 1;
+    let align_mask = mask.min(7);
+    (t.storage().as_ptr() as usize) & align_mask == 0
+        && t.offset & mask == 0
+        && t.strides.iter().all(|&s| (s as usize) & mask == 0)
 }
 
 fn in_src<'a>(t: &'a Tensor, shape: &[usize]) -> InSrc<'a> {
@@ -408,13 +403,24 @@ fn in_src<'a>(t: &'a Tensor, shape: &[usize]) -> InSrc<'a> {
     if t.shape[..] == *shape && t.is_c_contiguous() {
         return InSrc::Contig(&bytes[t.offset..t.offset + t.nbytes()]);
     }
+    InSrc::Strided(t)
+}
+
+/// Copies output elements `[start, start + len)` of strided input `t` into `buf`.
+fn gather(t: &Tensor, shape: &[usize], start: usize, len: usize, buf: &mut [u64]) -> Result<()> {
+    let size = t.dtype.itemsize();
     let elem: SmallVec<[isize; 6]> = t.strides.iter().map(|&s| s / size as isize).collect();
-    InSrc::Strided {
-        data: bytes,
-        strides: broadcast_strides(&t.shape, &elem, shape),
-        offset: (t.offset / size) as isize,
-        dtype: t.dtype,
-    }
+    let strides = broadcast_strides(&t.shape, &elem, shape);
+    let offset = (t.offset / size) as isize;
+    with_dtype!(t.dtype, T => gather_typed::<T>(
+        bytes_as::<T>(t.storage_bytes()),
+        shape,
+        &strides,
+        offset,
+        start,
+        &mut bytes_as_mut::<T>(words_as_bytes_mut(buf))[..len],
+    ));
+    Ok(())
 }
 
 /// Copies elements `[start, start + out.len())` (C order over `shape`) of a
@@ -483,6 +489,8 @@ fn gather_typed<T: Copy>(
 #[derive(Default)]
 struct Scratch {
     regs: Vec<Vec<u64>>,
+    /// Whether a register holds one broadcast value rather than a block.
+    reg_scalar: Vec<bool>,
     gathered: Vec<Vec<u64>>,
 }
 
@@ -509,7 +517,7 @@ impl Plan<'_> {
     fn run_with(&self, sc: &mut Scratch, start: usize, out: &mut [u8]) -> Result<()> {
         let prog = self.prog;
         let out_size = prog.out_dtype().itemsize();
-        let n = out.len() / out_size;
+        let n = out.len() >> out_size.trailing_zeros();
         let words = BLOCK.min(n).max(1);
         if sc.regs.len() < prog.n_regs {
             sc.regs.resize_with(prog.n_regs, Vec::new);
@@ -523,32 +531,36 @@ impl Plan<'_> {
             sc.gathered.resize_with(self.inputs.len(), Vec::new);
         }
         for (g, src) in sc.gathered.iter_mut().zip(&self.inputs) {
-            if matches!(src, InSrc::Strided { .. }) && g.len() < words {
+            if matches!(src, InSrc::Strided(_)) && g.len() < words {
                 g.resize(words, 0);
             }
         }
-        let mut reg_scalar: SmallVec<[bool; 16]> = SmallVec::from_elem(false, prog.n_regs);
+        let mut reg_scalar = std::mem::take(&mut sc.reg_scalar);
+        reg_scalar.clear();
+        reg_scalar.resize(prog.n_regs, false);
+        let result = self.run_blocks(sc, &mut reg_scalar, start, out);
+        sc.reg_scalar = reg_scalar;
+        result
+    }
+
+    fn run_blocks(
+        &self,
+        sc: &mut Scratch,
+        reg_scalar: &mut [bool],
+        start: usize,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let prog = self.prog;
+        let out_size = prog.out_dtype().itemsize();
+        let n = out.len() >> out_size.trailing_zeros();
         let n_steps = prog.steps.len();
         let mut b = 0;
         while b < n {
             let len = BLOCK.min(n - b);
             let pos = start + b;
             for (g, src) in sc.gathered.iter_mut().zip(&self.inputs) {
-                if let InSrc::Strided {
-                    data,
-                    strides,
-                    offset,
-                    dtype,
-                } = src
-                {
-                    with_dtype!(*dtype, T => gather_typed::<T>(
-                        bytes_as::<T>(data),
-                        self.shape,
-                        strides,
-                        *offset,
-                        pos,
-                        &mut bytes_as_mut::<T>(words_as_bytes_mut(g))[..len],
-                    ));
+                if let InSrc::Strided(t) = src {
+                    gather(t, self.shape, pos, len, g)?;
                 }
             }
             for (si, step) in prog.steps.iter().enumerate() {
@@ -566,7 +578,7 @@ impl Plan<'_> {
                                     Raw::Slice(&bytes[pos * isz..(pos + len) * isz])
                                 }
                                 InSrc::Scalar(bytes) => Raw::Scalar(bytes),
-                                InSrc::Strided { .. } => {
+                                InSrc::Strided(_) => {
                                     Raw::Slice(&words_as_bytes(&sc.gathered[i])[..len * isz])
                                 }
                             },
@@ -653,16 +665,18 @@ fn check_program_inputs(prog: &Program, inputs: &[&Tensor]) -> Result<()> {
 /// The shape of inputs broadcast together. The usual cases (one shape,
 /// plus one-element operands) need no general broadcasting.
 fn out_shape(inputs: &[&Tensor]) -> Result<crate::memory::Shape> {
-    let first = inputs.first().map(|t| &t.shape[..]).unwrap_or(&[]);
+    let one = |s: &[usize]| s.iter().all(|&n| n == 1);
+    let first: &[usize] = inputs.first().map(|t| &t.shape[..]).unwrap_or(&[]);
     if inputs.iter().all(|t| t.shape[..] == *first) {
-        return Ok(first.into());
+        return Ok(crate::memory::Shape::from_slice(first));
     }
-    if let Some(big) = inputs.iter().find(|t| t.size() != 1)
-        && inputs
-            .iter()
-            .all(|t| t.shape == big.shape || (t.size() == 1 && t.ndim() <= big.ndim()))
+    if let Some(big) = inputs.iter().map(|t| &t.shape[..]).find(|s| !one(s))
+        && inputs.iter().all(|t| {
+            let s = &t.shape[..];
+            s == big || (one(s) && s.len() <= big.len())
+        })
     {
-        return Ok(big.shape.clone());
+        return Ok(crate::memory::Shape::from_slice(big));
     }
     let mut shapes: SmallVec<[&[usize]; 4]> = SmallVec::new();
     shapes.extend(inputs.iter().map(|t| &t.shape[..]));
@@ -692,30 +706,31 @@ pub fn run_program(prog: &Program, inputs: &[&Tensor]) -> Result<Tensor> {
         return run_program(prog, &refs);
     }
     let shape = out_shape(inputs)?;
-    let mut out = Tensor::empty(prog.out_dtype(), &shape)?;
-    let n = out.size();
+    let n: usize = shape.iter().product();
     if n == 0 {
-        return Ok(out);
+        return Tensor::empty(prog.out_dtype(), &shape);
     }
     let mut srcs: SmallVec<[InSrc<'_>; 4]> = SmallVec::new();
-    srcs.extend(inputs.iter().map(|t| in_src(t, &shape)));
+    for t in inputs {
+        srcs.push(in_src(t, &shape));
+    }
     let plan = Plan {
         prog,
         inputs: srcs,
         shape: &shape,
     };
     let size = prog.out_dtype().itemsize();
-    let bytes = out.bytes_mut()?;
-    if parallel(n) {
-        let chunk = chunk_len(n);
-        bytes
-            .par_chunks_mut(chunk * size)
-            .enumerate()
-            .try_for_each(|(c, o)| plan.run_range(c * chunk, o))?;
-    } else {
-        plan.run_range(0, bytes)?;
-    }
-    Ok(out)
+    Tensor::filled(prog.out_dtype(), &shape, |bytes| {
+        if parallel(n) {
+            let chunk = chunk_len(n);
+            bytes
+                .par_chunks_mut(chunk * size)
+                .enumerate()
+                .try_for_each(|(c, o)| plan.run_range(c * chunk, o))
+        } else {
+            plan.run_range(0, bytes)
+        }
+    })
 }
 
 /// One `Elemwise{op}` on values, with output dtype `out_dtype`.
@@ -762,10 +777,9 @@ fn run_direct(
     shape: &[usize],
     out_dtype: DType,
 ) -> Result<Tensor> {
-    let mut out = Tensor::empty(out_dtype, shape)?;
-    let n = out.size();
+    let n: usize = shape.iter().product();
     if n == 0 {
-        return Ok(out);
+        return Tensor::empty(out_dtype, shape);
     }
     let mut args = [Raw::Scalar(&[]); 3];
     let mut sizes = [0usize; 3];
@@ -781,24 +795,24 @@ fn run_direct(
     }
     let m = inputs.len().min(3);
     let size = out_dtype.itemsize();
-    let bytes = out.bytes_mut()?;
-    if parallel(n) {
-        let chunk = chunk_len(n);
-        bytes
-            .par_chunks_mut(chunk * size)
-            .enumerate()
-            .try_for_each(|(c, o)| {
-                let len = o.len() / size;
-                let mut part = args;
-                for (p, s) in part.iter_mut().zip(sizes).take(m) {
-                    *p = p.range(c * chunk, len, s);
-                }
-                run_kernel(op, compute, &part[..m], o)
-            })?;
-    } else {
-        run_kernel(op, compute, &args[..m], bytes)?;
-    }
-    Ok(out)
+    Tensor::filled(out_dtype, shape, |bytes| {
+        if parallel(n) {
+            let chunk = chunk_len(n);
+            bytes
+                .par_chunks_mut(chunk * size)
+                .enumerate()
+                .try_for_each(|(c, o)| {
+                    let len = o.len() / size;
+                    let mut part = args;
+                    for (p, s) in part.iter_mut().zip(sizes).take(m) {
+                        *p = p.range(c * chunk, len, s);
+                    }
+                    run_kernel(op, compute, &part[..m], o)
+                })
+        } else {
+            run_kernel(op, compute, &args[..m], bytes)
+        }
+    })
 }
 
 #[cfg(test)]

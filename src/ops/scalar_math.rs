@@ -271,10 +271,10 @@ pub mod f32x {
     /// Adding then subtracting this rounds an f64 to an integer, which the
     /// low bits of the sum then hold.
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
-    const PIO2_HI: f64 = 1.570_796_326_734_125_614_17;
-    const PIO2_LO: f64 = 6.077_100_506_506_192_249_32e-11;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    const PIO2_HI: f64 = 1.570_796_326_734_125_6;
+    const PIO2_LO: f64 = 6.077_100_506_506_192e-11;
 
     /// The integer `t - MAGIC` where `t = v + MAGIC`.
     #[inline(always)]
