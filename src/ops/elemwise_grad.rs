@@ -3,8 +3,11 @@
 //! input was broadcast along (`Elemwise.L_op`).
 //!
 //! An op with a bool or integer output has a zero gradient on every input
-//! (comparisons, bitwise ops, casts to integers, integer arithmetic). A
-//! scalar op without a rule gets a "not implemented" gradient naming it.
+//! (comparisons, bitwise ops, casts to integers, integer arithmetic, isnan,
+//! isinf). Piecewise-constant functions (floor, ceil, trunc, the roundings,
+//! sgn) have zero gradients. Gamma and gammaln need digamma, which rtensor
+//! does not have, so their gradients are undefined and say so. A scalar op
+//! without a rule gets a "not implemented" gradient naming it.
 
 use crate::build::{self, mul, neg, sub, true_div};
 use crate::dtype::DType;
@@ -136,15 +139,11 @@ pub fn elemwise_grad(
         }
         Cast(_) => vec![v(gz.clone())],
         Second => vec![Grad::Disconnected, v(gz.clone())],
-        #[allow(unreachable_patterns)]
-        _ => {
-            let e = Op::Elemwise(Elemwise { scalar_op: op });
-            inputs
-                .iter()
-                .enumerate()
-                .map(|(i, x)| crate::ops::grad::not_implemented(&e, i, x))
-                .collect()
+        // Piecewise-constant functions: zero almost everywhere (Theano).
+        Sgn | Floor | Ceil | Trunc | RoundHalfToEven | RoundHalfAwayFromZero => {
+            vec![v(build::float_zeros_like(x)?)]
         }
+        _ => math_grad(op, inputs, output, gz)?,
     };
     // Sum over the axes an input was broadcast along.
     terms
@@ -162,4 +161,122 @@ pub fn elemwise_grad(
             other => Ok(other),
         })
         .collect()
+}
+
+/// `x` in the gradient's float dtype when it is an integer (an int input of
+/// a float function), else `x` itself.
+fn as_float(x: &VarRef, gz: &VarRef) -> Result<VarRef> {
+    if x.ty.dtype().is_discrete() {
+        build::cast(x, gz.ty.dtype())
+    } else {
+        Ok(x.clone())
+    }
+}
+
+fn sqr(x: &VarRef) -> Result<VarRef> {
+    build::unary(ScalarOp::Sqr, x)
+}
+
+/// Rules of the float functions (logarithms and exponentials in other bases,
+/// trigonometric and hyperbolic functions and their inverses, the error and
+/// gamma functions, clip, softplus...).
+fn math_grad(op: ScalarOp, inputs: &[VarRef], output: &VarRef, gz: &VarRef) -> Result<Vec<Grad>> {
+    use ScalarOp::*;
+    use std::f64::consts::{LN_2, LN_10, PI};
+    let arg = |i: usize| -> Result<VarRef> {
+        let x = inputs.get(i).ok_or_else(|| {
+            Error::Runtime(format!("internal error: {} has no input {i}", op.name()))
+        })?;
+        as_float(x, gz)
+    };
+    let v = |g: VarRef| Grad::Var(g);
+    let x = arg(0)?;
+    let one = c(1.0, gz)?;
+    let zero = c(0.0, gz)?;
+    let terms = match op {
+        Exp2 => vec![v(mul(&mul(gz, output)?, &c(LN_2, gz)?)?)],
+        Log2 => vec![v(true_div(gz, &mul(&x, &c(LN_2, gz)?)?)?)],
+        Log10 => vec![v(true_div(gz, &mul(&x, &c(LN_10, gz)?)?)?)],
+        Log1p => vec![v(true_div(gz, &build::add(&one, &x)?)?)],
+        Expm1 => vec![v(mul(gz, &build::add(output, &one)?)?)],
+        Tan => vec![v(true_div(gz, &sqr(&build::unary(Cos, &x)?)?)?)],
+        ArcSin => {
+            let d = build::unary(Sqrt, &sub(&one, &sqr(&x)?)?)?;
+            vec![v(true_div(gz, &d)?)]
+        }
+        ArcCos => {
+            let d = build::unary(Sqrt, &sub(&one, &sqr(&x)?)?)?;
+            vec![v(neg(&true_div(gz, &d)?)?)]
+        }
+        ArcTan => vec![v(true_div(gz, &build::add(&one, &sqr(&x)?)?)?)],
+        ArcTan2 => {
+            // arctan2(y, x): d/dy = x / (x² + y²), d/dx = -y / (x² + y²).
+            let (y, x) = (x, arg(1)?);
+            let r2 = build::add(&sqr(&x)?, &sqr(&y)?)?;
+            vec![
+                v(true_div(&mul(gz, &x)?, &r2)?),
+                v(neg(&true_div(&mul(gz, &y)?, &r2)?)?),
+            ]
+        }
+        Sinh => vec![v(mul(gz, &build::unary(Cosh, &x)?)?)],
+        Cosh => vec![v(mul(gz, &build::unary(Sinh, &x)?)?)],
+        ArcSinh => {
+            let d = build::unary(Sqrt, &build::add(&sqr(&x)?, &one)?)?;
+            vec![v(true_div(gz, &d)?)]
+        }
+        ArcCosh => {
+            let d = build::unary(Sqrt, &sub(&sqr(&x)?, &one)?)?;
+            vec![v(true_div(gz, &d)?)]
+        }
+        ArcTanh => vec![v(true_div(gz, &sub(&one, &sqr(&x)?)?)?)],
+        Erf | Erfc => {
+            // erf'(x) = 2/sqrt(pi) exp(-x²); erfc = 1 - erf.
+            let k = c(2.0 / PI.sqrt(), gz)?;
+            let d = mul(&k, &build::unary(Exp, &neg(&sqr(&x)?)?)?)?;
+            let g = mul(gz, &d)?;
+            vec![v(if op == Erfc { neg(&g)? } else { g })]
+        }
+        Erfinv => {
+            // erfinv'(x) = sqrt(pi)/2 exp(erfinv(x)²).
+            let k = c(PI.sqrt() / 2.0, gz)?;
+            let d = mul(&k, &build::unary(Exp, &sqr(output)?)?)?;
+            vec![v(mul(gz, &d)?)]
+        }
+        Gamma | GammaLn => {
+            let why = format!(
+                "This variable is Null because the grad method for input 0 ({}) of the {} op \
+                 needs the digamma function (psi), which rtensor does not have yet.",
+                x.display(),
+                Op::Elemwise(Elemwise { scalar_op: op }).display_name(None)
+            );
+            vec![Grad::Undefined(why)]
+        }
+        Clip => {
+            // Theano: x gets gz where lo <= x <= hi; lo where x < lo; hi where x > hi.
+            let (lo, hi) = (arg(1)?, arg(2)?);
+            let inside = build::binary(
+                And,
+                &build::binary(Ge, &x, &lo)?,
+                &build::binary(Le, &x, &hi)?,
+            )?;
+            vec![
+                v(build::switch(&inside, gz, &zero)?),
+                v(build::switch(&build::binary(Lt, &x, &lo)?, gz, &zero)?),
+                v(build::switch(&build::binary(Gt, &x, &hi)?, gz, &zero)?),
+            ]
+        }
+        Inv => vec![v(neg(&true_div(gz, &sqr(&x)?)?)?)],
+        Deg2Rad => vec![v(mul(gz, &c(PI / 180.0, gz)?)?)],
+        Rad2Deg => vec![v(mul(gz, &c(180.0 / PI, gz)?)?)],
+        Softplus => vec![v(mul(gz, &build::unary(Sigmoid, &x)?)?)],
+        _ => {
+            let e = Op::Elemwise(Elemwise { scalar_op: op });
+            inputs
+                .iter()
+                .enumerate()
+                .map(|(i, x)| crate::ops::grad::not_implemented(&e, i, x))
+                .collect()
+        }
+    };
+    Ok(terms)
 }
