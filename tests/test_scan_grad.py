@@ -340,3 +340,40 @@ def test_hessian_errors_name_what_it_expects():
         T.hessian(x * 2, x)
     with pytest.raises(TypeError, match="1 dimensional"):
         T.hessian((m ** 2).sum(), m)
+
+
+# ---------------------------------------------------------------------------
+# nested loops and random streams
+# ---------------------------------------------------------------------------
+
+def test_gradient_through_a_nested_scan_matches_numpy():
+    X, h0 = T.matrix("X"), T.scalar("h0")
+
+    def step(row, h):
+        inner, _ = th.scan(lambda a, c: c * a, sequences=row, outputs_info=h)
+        return inner[-1]
+
+    out, _ = th.scan(step, sequences=X, outputs_info=h0)
+    gX, g0 = th.function([X, h0], T.grad(out[-1], [X, h0]))(np.array([[1.0, 2.0], [3.0, 4.0]]), 1.5)
+    _close(gX, 1.5 * 24.0 / np.array([[1.0, 2.0], [3.0, 4.0]]))
+    _close(g0, np.float64(24.0))
+
+
+def test_a_random_stream_the_loop_carries_gets_no_gradient_and_does_not_block_others():
+    from rtensor.tensor.shared_randomstreams import RandomStreams
+    srng = RandomStreams(3)
+    x = T.vector("x")
+    (prod, noise), upd = th.scan(lambda xt, h: [h * xt, srng.uniform(())], sequences=x,
+                                 outputs_info=[T.constant(np.float64(1.0)), None])
+    g = th.function([x], T.grad(prod[-1], x), updates=upd)(np.array([1.0, 2.0, 3.0]))
+    _close(g, np.array([6.0, 3.0, 2.0]))
+
+
+def test_gradient_through_random_numbers_drawn_in_the_body_raises_not_implemented():
+    from rtensor.tensor.shared_randomstreams import RandomStreams
+    srng = RandomStreams(3)
+    x = T.vector("x")
+    out, _ = th.scan(lambda xt, h: h * xt * srng.uniform(()), sequences=x,
+                     outputs_info=T.constant(np.float64(1.0)), name="noisy")
+    with pytest.raises(NotImplementedError, match="noisy.*random stream"):
+        T.grad(out[-1], x)
