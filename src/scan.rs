@@ -17,6 +17,7 @@
 
 pub mod build;
 pub mod check;
+pub mod grad;
 mod perform;
 
 use std::hash::{Hash, Hasher};

@@ -20,7 +20,7 @@ from .graph import wrap
 
 __all__ = ["DisconnectedInputError", "Lop", "DisconnectedType", "GradientError", "NullType", "NullTypeGradError",
            "consider_constant", "disconnected_grad", "disconnected_type", "grad", "grad_not_implemented",
-           "grad_undefined", "numeric_grad", "verify_grad", "zero_grad"]
+           "grad_undefined", "hessian", "jacobian", "numeric_grad", "verify_grad", "zero_grad"]
 
 
 # -- the special gradient types ----------------------------------------------
@@ -202,6 +202,71 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
     if using_list:
         return rval
     return rval[0]
+
+
+def _wrt_list(wrt):
+    if isinstance(wrt, (list, tuple)):
+        return list(wrt), type(wrt)
+    return [wrt], None
+
+
+def _as_given(results, form):
+    if form is None:
+        return results[0]
+    return form(results)
+
+
+def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """The Jacobian of the vector `expression` with respect to `wrt` (a
+    variable, or a list or tuple of them; the result has the same form):
+    for each `x`, `J[i] = grad(expression[i], x)`, of shape
+    `expression.shape + x.shape`, computed by a scan over the entries of
+    `expression` (a scalar `expression` gives its gradient)."""
+    from .scan_module.scan import scan
+    from .tensor import arange
+    from .tensor.var import as_tensor_variable
+
+    expression = as_tensor_variable(expression)
+    wrt, form = _wrt_list(wrt)
+    if expression.ndim == 0:
+        return _as_given(grad(expression, wrt, consider_constant=consider_constant,
+                              disconnected_inputs=disconnected_inputs), form)
+    if expression.ndim != 1:
+        raise TypeError("jacobian expects a 1 dimensional variable as `expression`, got %s of type %s. "
+                        "If not use flatten to make it a vector" % (expression, expression.type))
+
+    def step(i, expr, *inputs):
+        return [grad(expr[i], x, consider_constant=consider_constant, disconnected_inputs=disconnected_inputs)
+                for x in inputs]
+
+    jacobs, updates = scan(step, sequences=arange(expression.shape[0]), non_sequences=[expression] + wrt,
+                           return_list=True)
+    if updates:
+        raise RuntimeError("jacobian: the scan over the entries of %s has updates, which it never should"
+                           % (expression,))
+    return _as_given(jacobs, form)
+
+
+def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """The Hessian of the scalar `cost` with respect to each vector in `wrt`
+    (a variable, or a list or tuple of them; the result has the same form):
+    the Jacobian of `grad(cost, x)` with respect to `x`."""
+    from .tensor.var import as_tensor_variable
+
+    cost = as_tensor_variable(cost)
+    if cost.ndim != 0:
+        raise TypeError("hessian expects a 0 dimensional variable as `cost`, got %s of type %s"
+                        % (cost, cost.type))
+    wrt, form = _wrt_list(wrt)
+    hessians = []
+    for x in wrt:
+        if x.ndim != 1:
+            raise TypeError("hessian expects a (list of) 1 dimensional variable as `wrt`, got %s of type %s"
+                            % (x, x.type))
+        g = grad(cost, x, consider_constant=consider_constant, disconnected_inputs=disconnected_inputs)
+        hessians.append(jacobian(g, x, consider_constant=consider_constant,
+                                 disconnected_inputs=disconnected_inputs))
+    return _as_given(hessians, form)
 
 
 def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"):

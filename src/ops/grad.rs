@@ -91,6 +91,9 @@ pub fn op_grad(
     outputs: &[VarRef],
     output_grads: &[Grad],
 ) -> Result<Vec<Grad>> {
+    if let Op::Scan(s) = op {
+        return crate::scan::grad::scan_grad(s, inputs, outputs, output_grads);
+    }
     // Outputs the cost does not reach contribute zeros (multi-output ops).
     let mut gs: Vec<VarRef> = Vec::with_capacity(outputs.len());
     for (k, out) in outputs.iter().enumerate() {

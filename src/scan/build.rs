@@ -203,13 +203,13 @@ impl Walker {
 }
 
 /// Copies user variables into a FunctionGraph whose leaves are given.
-struct InnerCloner {
-    fg: FunctionGraph,
-    map: HashMap<u64, VarId>,
+pub(super) struct InnerCloner {
+    pub(super) fg: FunctionGraph,
+    pub(super) map: HashMap<u64, VarId>,
 }
 
 impl InnerCloner {
-    fn input(&mut self, i: usize, var: &VarRef, stands_for: &[u64]) {
+    pub(super) fn input(&mut self, i: usize, var: &VarRef, stands_for: &[u64]) {
         let id = self.fg.add_leaf(
             var.ty.clone(),
             FVarKind::Input(i),
@@ -222,7 +222,7 @@ impl InnerCloner {
         }
     }
 
-    fn clone(&mut self, root: &VarRef) -> Result<VarId> {
+    pub(super) fn clone(&mut self, root: &VarRef) -> Result<VarId> {
         let mut stack = vec![(root.clone(), false)];
         while let Some((v, expanded)) = stack.pop() {
             if self.map.contains_key(&v.id) {
