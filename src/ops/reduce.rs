@@ -160,6 +160,19 @@ impl Reduce {
             _ if x.dtype.is_discrete() => Reduce::acc_dtype(x.dtype),
             _ => DType::Float64,
         };
+        if out_size == 1
+            && acc == DType::Float64
+            && matches!(self.kind, ReduceKind::Sum | ReduceKind::Mean)
+            && let Some(total) = contiguous_float_sum(x)
+        {
+            let total = if self.kind == ReduceKind::Mean {
+                total / count as f64
+            } else {
+                total
+            };
+            let result = Tensor::from_slice(DType::Float64, &out_shape, &[total])?;
+            return cast_tensor(&result, out_dtype);
+        }
         let xa = cast_tensor(x, acc)?;
         let result = with_dtype!(acc, T => {
             let values = read_all::<T>(&xa)?;
@@ -199,5 +212,27 @@ impl Reduce {
             Tensor::from_slice(acc, &out_shape, &accs)?
         });
         cast_tensor(&result, out_dtype)
+    }
+}
+
+/// The sum of a C-contiguous float32/float64 tensor in float64, read in
+/// place with independent partial sums (a loop the compiler vectorizes);
+/// `None` for other layouts and dtypes.
+fn contiguous_float_sum(x: &Tensor) -> Option<f64> {
+    fn lanes<T: Copy>(values: &[T], to: impl Fn(T) -> f64) -> f64 {
+        let mut acc = [0.0f64; 8];
+        let chunks = values.chunks_exact(8);
+        let tail = chunks.remainder();
+        for c in chunks {
+            for (a, &v) in acc.iter_mut().zip(c) {
+                *a += to(v);
+            }
+        }
+        acc.iter().sum::<f64>() + tail.iter().map(|&v| to(v)).sum::<f64>()
+    }
+    match x.dtype {
+        DType::Float32 => x.contiguous_slice::<f32>().map(|s| lanes(s, f64::from)),
+        DType::Float64 => x.contiguous_slice::<f64>().map(|s| lanes(s, |v| v)),
+        _ => None,
     }
 }
