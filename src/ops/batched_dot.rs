@@ -9,7 +9,7 @@
 
 use crate::dtype::{self, DType};
 use crate::error::{Error, Result};
-use crate::memory::{Tensor, matmul_slices_f32, matmul_slices_f64};
+use crate::memory::{MatRef, Tensor, gemm_into};
 use crate::ops::scalar::{Prim, cast_tensor};
 use crate::types::{TensorType, Type};
 use crate::with_dtype;
@@ -77,10 +77,12 @@ pub fn batched_dot_perform(x: &Tensor, y: &Tensor, out_dtype: DType) -> Result<T
     let sizes = (rows * k, k * cols, rows * cols);
     match out_dtype {
         DType::Float32 => batches::<f32>(&a, &b, &mut out, sizes, |l, r, d| {
-            matmul_slices_f32(rows, cols, k, l, r, d)
+            let (l, r) = (MatRef::row_major(l, rows, k), MatRef::row_major(r, k, cols));
+            gemm_into(d, cols, l, r, false, true)
         })?,
         DType::Float64 => batches::<f64>(&a, &b, &mut out, sizes, |l, r, d| {
-            matmul_slices_f64(rows, cols, k, l, r, d)
+            let (l, r) = (MatRef::row_major(l, rows, k), MatRef::row_major(r, k, cols));
+            gemm_into(d, cols, l, r, false, true)
         })?,
         dt => with_dtype!(dt, T => batches::<T>(&a, &b, &mut out, sizes, |l, r, d| {
             naive(rows, cols, k, l, r, d);
