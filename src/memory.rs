@@ -419,13 +419,18 @@ impl Tensor {
     pub fn zeros(dtype: DType, shape: &[usize]) -> Result<Tensor> {
         let size: usize = shape.iter().product();
         let storage = Storage::zeroed(size * dtype.itemsize())?;
-        Ok(Tensor {
+        Ok(Tensor::c_order(storage, dtype, shape))
+    }
+
+    /// A C-contiguous layout over the whole of a fresh storage.
+    fn c_order(storage: Storage, dtype: DType, shape: &[usize]) -> Tensor {
+        Tensor {
             storage: Arc::new(storage),
             dtype,
             shape: shape.into(),
             strides: c_strides(shape, dtype.itemsize()),
             offset: 0,
-        })
+        }
     }
 
     /// A fresh C-contiguous tensor whose contents are unspecified (possibly a
@@ -433,13 +438,7 @@ impl Tensor {
     pub fn empty(dtype: DType, shape: &[usize]) -> Result<Tensor> {
         let size: usize = shape.iter().product();
         let storage = Storage::recycled(size * dtype.itemsize())?;
-        Ok(Tensor {
-            storage: Arc::new(storage),
-            dtype,
-            shape: shape.into(),
-            strides: c_strides(shape, dtype.itemsize()),
-            offset: 0,
-        })
+        Ok(Tensor::c_order(storage, dtype, shape))
     }
 
     /// A fresh C-contiguous tensor whose bytes `fill` writes, all of them,
@@ -454,13 +453,7 @@ impl Tensor {
         let nbytes = size * dtype.itemsize();
         let mut storage = Storage::recycled(nbytes)?;
         fill(&mut storage.bytes_mut()[..nbytes])?;
-        Ok(Tensor {
-            storage: Arc::new(storage),
-            dtype,
-            shape: shape.into(),
-            strides: c_strides(shape, dtype.itemsize()),
-            offset: 0,
-        })
+        Ok(Tensor::c_order(storage, dtype, shape))
     }
 
     /// A C-contiguous tensor holding `values` (their Rust type must match `dtype`'s size).

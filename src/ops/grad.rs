@@ -80,6 +80,19 @@ fn zeros(x: &VarRef) -> Result<Grad> {
     Ok(Grad::Var(build::float_zeros_like(x)?))
 }
 
+/// The gradient of `x[idx]` (inputs `x, idx...`) for `x`: the output
+/// gradient added into zeros shaped like `x` by `inc` (the matching
+/// increment op); zeros for a discrete `x`.
+fn scatter_into_zeros(inputs: &[VarRef], gz: VarRef, inc: Op) -> Result<Grad> {
+    let x = &inputs[0];
+    if discrete(x) {
+        return zeros(x);
+    }
+    let mut ins = vec![build::zeros_like(x, None)?, gz];
+    ins.extend_from_slice(&inputs[1..]);
+    Ok(Grad::Var(graph::apply1(inc, ins)?))
+}
+
 fn discrete(v: &VarRef) -> bool {
     v.ty.dtype().is_discrete()
 }
@@ -143,21 +156,13 @@ pub fn op_grad(
             Ok(vec![Grad::Var(build::dimshuffle(&g, order)?)])
         }
         Op::Subtensor(s) => {
-            let x = &inputs[0];
-            let first = if discrete(x) {
-                zeros(x)?
-            } else {
-                let mut ins = vec![build::zeros_like(x, None)?, gz];
-                ins.extend_from_slice(&inputs[1..]);
-                Grad::Var(graph::apply1(
-                    Op::IncSubtensor(IncSubtensor {
-                        idx_list: s.idx_list.clone(),
-                        set_instead_of_inc: false,
-                    }),
-                    ins,
-                )?)
-            };
-            Ok(disconnected_rest(vec![first]))
+            let inc = Op::IncSubtensor(IncSubtensor {
+                idx_list: s.idx_list.clone(),
+                set_instead_of_inc: false,
+            });
+            Ok(disconnected_rest(vec![scatter_into_zeros(
+                inputs, gz, inc,
+            )?]))
         }
         Op::IncSubtensor(inc) => {
             let (x, y) = (&inputs[0], &inputs[1]);
@@ -227,21 +232,13 @@ pub fn op_grad(
             Ok(vec![Grad::Var(gx), Grad::Var(gy), Grad::Disconnected])
         }
         Op::AdvancedSubtensor(a) => {
-            let x = &inputs[0];
-            let first = if discrete(x) {
-                zeros(x)?
-            } else {
-                let mut ins = vec![build::zeros_like(x, None)?, gz];
-                ins.extend_from_slice(&inputs[1..]);
-                Grad::Var(graph::apply1(
-                    Op::AdvancedIncSubtensor(AdvancedIncSubtensor {
-                        entries: a.entries.clone(),
-                        set_instead_of_inc: false,
-                    }),
-                    ins,
-                )?)
-            };
-            Ok(disconnected_rest(vec![first]))
+            let inc = Op::AdvancedIncSubtensor(AdvancedIncSubtensor {
+                entries: a.entries.clone(),
+                set_instead_of_inc: false,
+            });
+            Ok(disconnected_rest(vec![scatter_into_zeros(
+                inputs, gz, inc,
+            )?]))
         }
         Op::AdvancedIncSubtensor(inc) => {
             let (x, y) = (&inputs[0], &inputs[1]);
