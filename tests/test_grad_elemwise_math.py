@@ -3,7 +3,7 @@ against finite differences (`verify_grad`) on random inputs inside its
 domain, in float64 and for a few in float32, and exact values against the
 NumPy form of Theano's rules (arctan2, clip, softplus, inv, the error
 function...). Piecewise-constant functions have zero gradients, predicates
-are discrete, and gamma/gammaln say that they need digamma."""
+are discrete, and psi says that its gradient needs trigamma."""
 import math
 
 import numpy as np
@@ -218,9 +218,33 @@ def test_isnan_and_isinf_are_discrete_and_add_nothing_to_the_gradient(pred, rng)
 
 
 @pytest.mark.parametrize("fn", [T.gamma, T.gammaln])
-def test_gamma_and_gammaln_gradients_are_undefined_until_digamma_exists(fn):
+def test_gamma_and_gammaln_gradients_pass_finite_differences(fn):
+    rng = np.random.RandomState(7)
+    gradient.verify_grad(fn, [rng.uniform(0.5, 4.0, (3, 4))], rng=rng)
+
+
+def test_the_gradient_of_gammaln_is_psi_and_of_gamma_is_gamma_times_psi():
+    x = T.dvector("x")
+    v = np.array([0.5, 1.0, 2.5, 10.0])
+    psi = np.array([-0.5772156649015329 - 2 * np.log(2), -0.5772156649015329, 0.7031566406452432,
+                    2.251752589066721])
+    np.testing.assert_allclose(th.function([x], T.psi(x))(v), psi, rtol=1e-13)
+    np.testing.assert_allclose(th.function([x], T.grad(T.gammaln(x).sum(), x))(v), psi, rtol=1e-13)
+    gamma = np.array([np.sqrt(np.pi), 1.0, 1.329340388179137, 362880.0])
+    np.testing.assert_allclose(th.function([x], T.grad(T.gamma(x).sum(), x))(v), gamma * psi, rtol=1e-12)
+
+
+def test_psi_satisfies_its_recurrence_and_reflection():
+    x = T.dvector("x")
+    f = th.function([x], T.psi(x))
+    v = np.random.RandomState(3).uniform(0.1, 20.0, 50)
+    np.testing.assert_allclose(f(v + 1), f(v) + 1 / v, rtol=1e-12, atol=1e-12)
+    w = np.array([-0.5, -1.25, -2.75])
+    np.testing.assert_allclose(f(w), f(1 - w) - np.pi / np.tan(np.pi * w), rtol=1e-12)
+    assert np.isnan(f(np.array([0.0, -1.0, -2.0]))).all()
+
+
+def test_the_gradient_of_psi_is_undefined_until_trigamma_exists():
     x = T.vector("x")
-    with pytest.raises(gradient.NullTypeGradError, match="digamma"):
-        T.grad(fn(x).sum(), x)
-    g = T.grad(fn(x).sum(), x, null_gradients="return")
-    assert isinstance(g.type, gradient.NullType)
+    with pytest.raises(gradient.NullTypeGradError, match="trigamma"):
+        T.grad(T.psi(x).sum(), x)

@@ -70,6 +70,8 @@ pub enum ScalarOp {
     Erfinv,
     Gamma,
     GammaLn,
+    /// The digamma function `psi(x) = d/dx log(gamma(x))`.
+    Psi,
     /// `clip(x, lo, hi)`: `lo` where `x < lo`, else `hi` where `x > hi`, else `x`.
     Clip,
     IsNan,
@@ -110,7 +112,7 @@ pub enum Kind {
 }
 
 /// Every scalar op but the casts, for parsing names.
-const ALL: [ScalarOp; 64] = {
+const ALL: [ScalarOp; 65] = {
     use ScalarOp::*;
     [
         Add,
@@ -169,6 +171,7 @@ const ALL: [ScalarOp; 64] = {
         Erfinv,
         Gamma,
         GammaLn,
+        Psi,
         Clip,
         IsNan,
         IsInf,
@@ -242,6 +245,7 @@ impl ScalarOp {
             Erfinv => "erfinv",
             Gamma => "gamma",
             GammaLn => "gammaln",
+            Psi => "psi",
             Clip => "clip",
             IsNan => "isnan",
             IsInf => "isinf",
@@ -350,6 +354,7 @@ impl ScalarOp {
             | Erfinv
             | Gamma
             | GammaLn
+            | Psi
             | Inv
             | Deg2Rad
             | Rad2Deg

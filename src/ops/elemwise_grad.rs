@@ -5,9 +5,10 @@
 //! An op with a bool or integer output has a zero gradient on every input
 //! (comparisons, bitwise ops, casts to integers, integer arithmetic, isnan,
 //! isinf). Piecewise-constant functions (floor, ceil, trunc, the roundings,
-//! sgn) have zero gradients. Gamma and gammaln need digamma, which rtensor
-//! does not have, so their gradients are undefined and say so. A scalar op
-//! without a rule gets a "not implemented" gradient naming it.
+//! sgn) have zero gradients. Gamma and gammaln differentiate through psi
+//! (digamma); psi's own gradient needs trigamma, which rtensor does not have,
+//! so it is undefined and says so. A scalar op without a rule gets a "not
+//! implemented" gradient naming it.
 
 use crate::build::{self, mul, neg, sub, true_div};
 use crate::dtype::DType;
@@ -242,10 +243,13 @@ fn math_grad(op: ScalarOp, inputs: &[VarRef], output: &VarRef, gz: &VarRef) -> R
             let d = mul(&k, &build::unary(Exp, &sqr(output)?)?)?;
             vec![v(mul(gz, &d)?)]
         }
-        Gamma | GammaLn => {
+        // gamma' = gamma * psi, log(gamma)' = psi.
+        Gamma => vec![v(mul(gz, &mul(output, &build::unary(Psi, &x)?)?)?)],
+        GammaLn => vec![v(mul(gz, &build::unary(Psi, &x)?)?)],
+        Psi => {
             let why = format!(
                 "This variable is Null because the grad method for input 0 ({}) of the {} op \
-                 needs the digamma function (psi), which rtensor does not have yet.",
+                 needs the trigamma function, which rtensor does not have yet.",
                 x.display(),
                 Op::Elemwise(Elemwise { scalar_op: op }).display_name(None)
             );

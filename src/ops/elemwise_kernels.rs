@@ -225,6 +225,7 @@ fn float_unary_loops<F: Float>(op: ScalarOp, a: Src<F>, out: &mut [F]) -> Result
         Erfinv => map1(a, out, F::erfinv),
         Gamma => map1(a, out, F::gamma),
         GammaLn => map1(a, out, F::gammaln),
+        Psi => map1(a, out, F::psi),
         Floor => map1(a, out, F::floor),
         Ceil => map1(a, out, F::ceil),
         Trunc => map1(a, out, F::trunc),

@@ -37,6 +37,8 @@ pub trait Float: Prim {
     fn erfinv(self) -> Self;
     fn gamma(self) -> Self;
     fn gammaln(self) -> Self;
+    /// The digamma function (computed in f64).
+    fn psi(self) -> Self;
     fn floor(self) -> Self;
     fn ceil(self) -> Self;
     fn trunc(self) -> Self;
@@ -176,6 +178,9 @@ macro_rules! float_impl {
             fn gammaln(self) -> Self {
                 $lgamma(self)
             }
+            fn psi(self) -> Self {
+                digamma_f64(self as f64) as $t
+            }
             #[inline(always)]
             fn floor(self) -> Self {
                 <$t>::floor(self)
@@ -250,6 +255,36 @@ float_impl!(
     f64::cos,
     f64::INFINITY
 );
+
+/// The digamma function: the reflection formula below zero, the recurrence
+/// psi(x) = psi(x + 1) - 1/x up to x >= 10, then the asymptotic series
+/// (truncation error below 1e-16 there).
+fn digamma_f64(x: f64) -> f64 {
+    if x.is_nan() || x == f64::NEG_INFINITY {
+        return f64::NAN;
+    }
+    if x <= 0.0 && x == x.floor() {
+        // Poles at 0, -1, -2, ... (NumPy/SciPy give NaN or -inf; NaN here).
+        return f64::NAN;
+    }
+    if x < 0.0 {
+        let pi = std::f64::consts::PI;
+        return digamma_f64(1.0 - x) - pi / (pi * x).tan();
+    }
+    let mut x = x;
+    let mut shift = 0.0;
+    while x < 10.0 {
+        shift -= 1.0 / x;
+        x += 1.0;
+    }
+    let r = 1.0 / (x * x);
+    let series = r
+        * (1.0 / 12.0
+            - r * (1.0 / 120.0
+                - r * (1.0 / 252.0
+                    - r * (1.0 / 240.0 - r * (1.0 / 132.0 - r * (691.0 / 32760.0))))));
+    shift + x.ln() - 0.5 / x - series
+}
 
 #[inline(always)]
 fn sigmoid_f64(x: f64) -> f64 {
