@@ -707,17 +707,7 @@ impl Tensor {
                 self.size()
             )));
         }
-        let base = self.offset;
-        let contiguous = self.is_c_contiguous();
-        let storage = Arc::get_mut(&mut self.storage).ok_or_else(|| {
-            Error::Runtime("internal error: writing to a buffer that others still read".into())
-        })?;
-        if !contiguous || !storage.is_host_owned() {
-            return Err(Error::Runtime(
-                "internal error: writing to a non-contiguous or borrowed buffer".into(),
-            ));
-        }
-        let dst = &mut storage.bytes_mut()[base + start..base + start + n];
+        let dst = &mut self.bytes_mut()?[start..start + n];
         let bytes = src.storage.bytes();
         if src.is_c_contiguous() {
             dst.copy_from_slice(&bytes[src.offset..src.offset + n]);
