@@ -241,6 +241,61 @@ def test_triple_negation_leaves_one():
 
 
 # ---------------------------------------------------------------------------
+# fills out of arithmetic (the gradient of a sum)
+# ---------------------------------------------------------------------------
+
+def _has_fill(f):
+    return any("second" in name for name in ops_of(f))
+
+
+def test_the_l2_gradient_no_longer_reads_the_squares_through_a_fill():
+    W = T.dmatrix("W")
+    g = T.grad(1e-4 * (W ** 2).sum(), W)
+    before, after = before_after([W], g, "fill")
+    assert _has_fill(before)
+    assert not _has_fill(after)
+    assert "Elemwise{sqr,no_inplace}" not in ops_of(after)
+    assert_same_values(before, after, RNG.randn(5, 4), rtol=1e-12)
+
+
+def test_a_fill_sinks_below_arithmetic_on_its_value():
+    m, s = T.dmatrix("m"), T.dscalar("s")
+    out = T.fill(m, s) * 2 + 1
+    before, after = before_after([m, s], out, "local_fill_sink")
+    # After: the arithmetic runs on the scalar, and one fill spreads it.
+    assert ops_of(after)[-1] == "Elemwise{second,no_inplace}"
+    assert sum("second" in o for o in ops_of(after)) == 1
+    assert_same_values(before, after, RNG.randn(3, 2), 0.5)
+
+
+def test_a_fill_is_cut_where_another_operand_of_the_same_shape_remains():
+    x, s = T.dmatrix("x"), T.dscalar("s")
+    out = T.fill(T.exp(x), s) * x
+    before = th.function([x, s], out, mode=NOFUSE.excluding("fill"))
+    after = th.function([x, s], out, mode=NOFUSE.excluding("local_fill_sink", "local_useless_fill"))
+    assert _has_fill(before) and not _has_fill(after)
+    assert_same_values(before, after, RNG.randn(3, 2), 1.5)
+
+
+def test_a_fill_whose_shape_is_not_proven_is_kept_for_run_time_broadcasting():
+    # x of shape (2, 1) broadcasts against the model (2, 3) at run time, so
+    # the fill still decides the result's shape.
+    m, x, s = T.dmatrix("m"), T.dmatrix("x"), T.dscalar("s")
+    f = th.function([m, x, s], T.fill(m, s) * x, mode=NOFUSE)
+    assert _has_fill(f)
+    out = f(np.zeros((2, 3)), np.ones((2, 1)), 2.0)
+    np.testing.assert_array_equal(out, np.full((2, 3), 2.0))
+
+
+def test_a_fill_of_a_value_with_the_model_shape_is_the_value():
+    x = T.dmatrix("x")
+    out = T.fill(x, T.exp(x))
+    before, after = before_after([x], out, "local_useless_fill")
+    assert _has_fill(before) and not _has_fill(after)
+    assert_same_values(before, after, RNG.randn(3, 2))
+
+
+# ---------------------------------------------------------------------------
 # useless ops
 # ---------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 pub mod canonicalize;
 pub mod constant_folding;
 pub mod crossentropy;
+pub mod fill;
 pub mod fusion;
 pub mod gemm;
 pub mod inplace;

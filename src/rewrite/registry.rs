@@ -11,8 +11,9 @@ use crate::error::Result;
 use crate::function::fgraph::FunctionGraph;
 
 use super::{
-    canonicalize, constant_folding, crossentropy, fusion, gemm, merge, neutral, pow_specialize,
-    product_merge, scan_pushout, scan_save_mem, shape_feature, stabilize, subtensor_merge, useless,
+    canonicalize, constant_folding, crossentropy, fill, fusion, gemm, merge, neutral,
+    pow_specialize, product_merge, scan_pushout, scan_save_mem, shape_feature, stabilize,
+    subtensor_merge, useless,
 };
 
 /// One rewrite pass: returns whether it changed the graph.
@@ -93,6 +94,24 @@ pub const REWRITES: &[Rewrite] = &[
         tags: &["fast_run", "canonicalize"],
         stage: Stage::Canonicalize,
         run: neutral::local_neg_neg,
+    },
+    Rewrite {
+        name: "local_fill_sink",
+        tags: &["fast_run", "canonicalize", "fill"],
+        stage: Stage::Canonicalize,
+        run: fill::local_fill_sink,
+    },
+    Rewrite {
+        name: "local_fill_cut",
+        tags: &["fast_run", "canonicalize", "fill"],
+        stage: Stage::Canonicalize,
+        run: fill::local_fill_cut,
+    },
+    Rewrite {
+        name: "local_useless_fill",
+        tags: &["fast_run", "canonicalize", "useless", "fill"],
+        stage: Stage::Canonicalize,
+        run: fill::local_useless_fill,
     },
     Rewrite {
         name: "local_useless_cast",
