@@ -139,6 +139,7 @@ fn is_light(op: &Op) -> bool {
             | Op::Flatten(_)
             | Op::MakeVector(_)
             | Op::Reduce(_)
+            | Op::ReduceComposite(_)
             | Op::Rebroadcast(_)
     )
 }

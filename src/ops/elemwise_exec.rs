@@ -503,6 +503,8 @@ thread_local! {
 
 /// A program bound to its input values and output shape.
 struct Plan<'a> {
+    /// Elements per block.
+    block: usize,
     prog: &'a Program,
     inputs: SmallVec<[InSrc<'a>; 4]>,
     shape: &'a [usize],
@@ -521,7 +523,7 @@ impl Plan<'_> {
         let prog = self.prog;
         let out_size = prog.out_dtype().itemsize();
         let n = out.len() >> out_size.trailing_zeros();
-        let words = BLOCK.min(n).max(1);
+        let words = self.block.min(n).max(1);
         if sc.regs.len() < prog.n_regs {
             sc.regs.resize_with(prog.n_regs, Vec::new);
         }
@@ -559,7 +561,7 @@ impl Plan<'_> {
         let n_steps = prog.steps.len();
         let mut b = 0;
         while b < n {
-            let len = BLOCK.min(n - b);
+            let len = self.block.min(n - b);
             let pos = start + b;
             for (g, src) in sc.gathered.iter_mut().zip(&self.inputs) {
                 match src {
@@ -721,6 +723,7 @@ pub fn run_program(prog: &Program, inputs: &[&Tensor]) -> Result<Tensor> {
         srcs.push(in_src(t, &shape));
     }
     let plan = Plan {
+        block: BLOCK,
         prog,
         inputs: srcs,
         shape: &shape,
@@ -737,6 +740,38 @@ pub fn run_program(prog: &Program, inputs: &[&Tensor]) -> Result<Tensor> {
             plan.run_range(0, bytes)
         }
     })
+}
+
+/// Calls `body` with the shape of `inputs` broadcast together and a
+/// function computing `prog`'s output elements `[start, start + n)` (C order
+/// over that shape) into `n` elements' bytes (8-aligned), `block` elements
+/// per step (the length asked for at most, to save the per-block work), without ever
+/// making the whole output: the fused reductions evaluate their
+/// elementwise expression this way, block by block, on several threads.
+pub fn with_program_ranges<R>(
+    prog: &Program,
+    inputs: &[&Tensor],
+    block: usize,
+    body: impl FnOnce(&[usize], &(dyn Fn(usize, &mut [u8]) -> Result<()> + Sync)) -> Result<R>,
+) -> Result<R> {
+    check_program_inputs(prog, inputs)?;
+    if !inputs.iter().all(|t| aligned(t)) {
+        let copies = aligned_copies(inputs)?;
+        let refs: Vec<&Tensor> = copies.iter().collect();
+        return with_program_ranges(prog, &refs, block, body);
+    }
+    let shape = out_shape(inputs)?;
+    let mut srcs: SmallVec<[InSrc<'_>; 4]> = SmallVec::new();
+    for t in inputs {
+        srcs.push(in_src(t, &shape));
+    }
+    let plan = Plan {
+        block,
+        prog,
+        inputs: srcs,
+        shape: &shape,
+    };
+    body(&shape, &|start, out| plan.run_range(start, out))
 }
 
 /// Runs `prog` writing its result over `dest`, the value of input `k`
@@ -799,6 +834,7 @@ pub fn run_program_over_input(
         });
     }
     let plan = Plan {
+        block: BLOCK,
         prog,
         inputs: srcs,
         shape: &shape,
@@ -886,6 +922,7 @@ pub fn run_program_raw(prog: &Program, inputs: &[Raw<'_>], out: &mut [u8]) -> Re
         });
     }
     let plan = Plan {
+        block: BLOCK,
         prog,
         inputs: srcs,
         shape: &[],
@@ -911,6 +948,7 @@ pub fn run_program_into(prog: &Program, inputs: &[&Tensor], out: &mut Tensor) ->
         srcs.push(in_src(t, &shape));
     }
     let plan = Plan {
+        block: BLOCK,
         prog,
         inputs: srcs,
         shape: &shape,

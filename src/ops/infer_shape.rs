@@ -123,6 +123,30 @@ impl Op {
                     .map(|axis| Some(Dim::Of { input: 0, axis }))
                     .collect()
             }
+            Op::ReduceComposite(r) => {
+                // The kept axes of the inputs broadcast together.
+                let nd = inputs.iter().map(|t| t.ndim()).max().unwrap_or(0);
+                let kept: Vec<usize> = match &r.reduce.axis {
+                    None => vec![],
+                    Some(axes) => (0..nd).filter(|a| !axes.contains(a)).collect(),
+                };
+                if kept.len() != out_ndim {
+                    return none;
+                }
+                let bcast = out.broadcastable();
+                kept.into_iter()
+                    .enumerate()
+                    .map(|(k, axis)| {
+                        if bcast[k] {
+                            return Some(Dim::Const(1));
+                        }
+                        inputs
+                            .iter()
+                            .position(|t| t.ndim() == nd && !t.broadcastable()[axis])
+                            .map(|input| Dim::Of { input, axis })
+                    })
+                    .collect()
+            }
             Op::Alloc => {
                 if inputs.len() != out_ndim + 1 {
                     return none;

@@ -31,6 +31,8 @@ pub mod pool;
 pub mod random;
 pub mod rebroadcast;
 pub mod reduce;
+pub mod reduce_composite;
+pub mod reduce_kernels;
 pub mod repeat;
 pub mod scalar;
 pub mod scalar_math;
@@ -156,6 +158,10 @@ pub enum Op {
     /// An op writing an output over one of its inputs (`destroy_map`);
     /// only made by the `inplace` rewrite.
     Inplace(Inplace),
+    /// A reduction of an elementwise expression in one pass, e.g.
+    /// `Sum{acc_dtype=float64}{Composite{sqr(i0)}}` (the
+    /// `local_careduce_fusion` rewrite); no gradient.
+    ReduceComposite(Box<reduce_composite::ReduceComposite>),
 }
 
 impl Op {
@@ -203,6 +209,7 @@ impl Op {
             Op::Composite(c) => c.display_name(),
             Op::Scan(s) => s.display_name(),
             Op::Inplace(i) => i.display_name(first_input),
+            Op::ReduceComposite(r) => r.display_name(),
         }
     }
 
@@ -344,6 +351,7 @@ impl Op {
             Op::Composite(c) => c.output_types(&types),
             Op::Scan(s) => s.output_types(inputs),
             Op::Inplace(i) => i.op.output_types(inputs),
+            Op::ReduceComposite(r) => r.output_types(&types),
         }
     }
 
@@ -410,6 +418,7 @@ impl Op {
             // A fresh output: the VM writes over the input itself when it
             // may (`Inplace::perform_over_input`).
             Op::Inplace(i) => i.op.perform_checked(inputs, out_types, checked),
+            Op::ReduceComposite(r) => one(r.perform(inputs)?),
         }
     }
 

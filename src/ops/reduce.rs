@@ -4,6 +4,7 @@
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::memory::{Tensor, c_strides, for_each_offset};
+use crate::ops::reduce_kernels::{self, Source};
 use crate::ops::scalar::{Prim, cast_tensor, read_all};
 use crate::types::{TensorType, Type};
 use crate::with_dtype;
@@ -39,7 +40,7 @@ impl Reduce {
         }
     }
 
-    fn out_dtype(&self, input: DType) -> DType {
+    pub(crate) fn out_dtype(&self, input: DType) -> DType {
         match self.kind {
             ReduceKind::Sum | ReduceKind::Prod => match input {
                 d if d.is_discrete() => Reduce::acc_dtype(d),
@@ -113,7 +114,7 @@ impl Reduce {
         ))])
     }
 
-    fn reduced_axes(&self, ndim: usize) -> Result<Vec<usize>> {
+    pub(crate) fn reduced_axes(&self, ndim: usize) -> Result<Vec<usize>> {
         match &self.axis {
             None => Ok((0..ndim).collect()),
             Some(a) => {
@@ -127,7 +128,59 @@ impl Reduce {
         }
     }
 
+    /// The reduced axes of an input of `shape` marked, the output's shape
+    /// and how many elements each output reduces; Max and Min of nothing
+    /// are an error.
+    pub(crate) fn layout(&self, shape: &[usize]) -> Result<(Vec<bool>, Vec<usize>, usize)> {
+        let reduced = self.reduced_axes(shape.len())?;
+        let mut mask = vec![false; shape.len()];
+        for &d in &reduced {
+            mask[d] = true;
+        }
+        let out_shape: Vec<usize> = (0..shape.len())
+            .filter(|&d| !mask[d])
+            .map(|d| shape[d])
+            .collect();
+        let count: usize = (0..shape.len())
+            .filter(|&d| mask[d])
+            .map(|d| shape[d])
+            .product();
+        if matches!(self.kind, ReduceKind::Max | ReduceKind::Min) && count == 0 {
+            return Err(Error::Value(format!(
+                "zero-size array to reduction operation {:?} which has no identity (shape {:?})",
+                self.kind, shape
+            )));
+        }
+        Ok((mask, out_shape, count))
+    }
+
     pub fn perform(&self, x: &Tensor) -> Result<Tensor> {
+        let (mask, out_shape, _) = self.layout(&x.shape)?;
+        let out_dtype = self.out_dtype(x.dtype);
+        if reduce_kernels::supported(x.dtype) {
+            let copy;
+            let x = if aligned(x) {
+                x
+            } else {
+                copy = x.deep_copy()?;
+                &copy
+            };
+            if let Some(t) = reduce_kernels::reduce(
+                self.kind,
+                Source::Tensor(x),
+                x.dtype,
+                &mask,
+                &out_shape,
+                out_dtype,
+            )? {
+                return Ok(t);
+            }
+        }
+        self.perform_generic(x)
+    }
+
+    /// Any dtype (float16, complex), one element at a time.
+    fn perform_generic(&self, x: &Tensor) -> Result<Tensor> {
         let reduced = self.reduced_axes(x.ndim())?;
         let out_shape: Vec<usize> = (0..x.ndim())
             .filter(|d| !reduced.contains(d))
@@ -135,13 +188,6 @@ impl Reduce {
             .collect();
         let out_dtype = self.out_dtype(x.dtype);
         let count: usize = reduced.iter().map(|&d| x.shape[d]).product();
-        if matches!(self.kind, ReduceKind::Max | ReduceKind::Min) && count == 0 {
-            return Err(Error::Value(format!(
-                "zero-size array to reduction operation {:?} which has no identity (shape {:?})",
-                self.kind,
-                &x.shape[..]
-            )));
-        }
         // Output position of every input element: C strides of the output, 0 on reduced axes.
         let ostr = c_strides(&out_shape, 1);
         let mut k = 0;
@@ -160,19 +206,6 @@ impl Reduce {
             _ if x.dtype.is_discrete() => Reduce::acc_dtype(x.dtype),
             _ => DType::Float64,
         };
-        if out_size == 1
-            && acc == DType::Float64
-            && matches!(self.kind, ReduceKind::Sum | ReduceKind::Mean)
-            && let Some(total) = contiguous_float_sum(x)
-        {
-            let total = if self.kind == ReduceKind::Mean {
-                total / count as f64
-            } else {
-                total
-            };
-            let result = Tensor::from_slice(DType::Float64, &out_shape, &[total])?;
-            return cast_tensor(&result, out_dtype);
-        }
         let xa = cast_tensor(x, acc)?;
         let result = with_dtype!(acc, T => {
             let values = read_all::<T>(&xa)?;
@@ -215,24 +248,11 @@ impl Reduce {
     }
 }
 
-/// The sum of a C-contiguous float32/float64 tensor in float64, read in
-/// place with independent partial sums (a loop the compiler vectorizes);
-/// `None` for other layouts and dtypes.
-fn contiguous_float_sum(x: &Tensor) -> Option<f64> {
-    fn lanes<T: Copy>(values: &[T], to: impl Fn(T) -> f64) -> f64 {
-        let mut acc = [0.0f64; 8];
-        let chunks = values.chunks_exact(8);
-        let tail = chunks.remainder();
-        for c in chunks {
-            for (a, &v) in acc.iter_mut().zip(c) {
-                *a += to(v);
-            }
-        }
-        acc.iter().sum::<f64>() + tail.iter().map(|&v| to(v)).sum::<f64>()
-    }
-    match x.dtype {
-        DType::Float32 => x.contiguous_slice::<f32>().map(|s| lanes(s, f64::from)),
-        DType::Float64 => x.contiguous_slice::<f64>().map(|s| lanes(s, |v| v)),
-        _ => None,
-    }
+/// Whether `t`'s memory can be read as typed elements in place.
+fn aligned(t: &Tensor) -> bool {
+    let size = t.dtype.itemsize();
+    let align = size.min(8);
+    (t.storage().as_ptr() as usize).is_multiple_of(align)
+        && t.offset.is_multiple_of(size)
+        && t.strides.iter().all(|&s| s.rem_euclid(size as isize) == 0)
 }

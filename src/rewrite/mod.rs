@@ -15,6 +15,7 @@ pub mod neutral;
 pub mod output_protection;
 pub mod pow_specialize;
 pub mod product_merge;
+pub mod reduce_fusion;
 pub mod registry;
 pub mod scan_pushout;
 pub mod scan_save_mem;

@@ -12,8 +12,8 @@ use crate::function::fgraph::FunctionGraph;
 
 use super::{
     canonicalize, constant_folding, crossentropy, fill, fusion, gemm, merge, neutral,
-    pow_specialize, product_merge, scan_pushout, scan_save_mem, shape_feature, stabilize,
-    subtensor_merge, useless,
+    pow_specialize, product_merge, reduce_fusion, scan_pushout, scan_save_mem, shape_feature,
+    stabilize, subtensor_merge, useless,
 };
 
 /// One rewrite pass: returns whether it changed the graph.
@@ -260,6 +260,12 @@ pub const REWRITES: &[Rewrite] = &[
         tags: &["fast_run", "fusion", "elemwise_fusion", "FusionOptimizer"],
         stage: Stage::Fusion,
         run: fusion::elemwise_fusion,
+    },
+    Rewrite {
+        name: "local_careduce_fusion",
+        tags: &["fast_run", "fusion", "local_careduce_fusion"],
+        stage: Stage::Fusion,
+        run: reduce_fusion::local_careduce_fusion,
     },
     Rewrite {
         name: "scan_save_mem",
