@@ -29,8 +29,6 @@ pub const PARALLEL_MIN: usize = 1 << 16;
 /// Elements of an elementwise expression evaluated per block before
 /// reducing them (a scratch buffer that stays in L1/L2).
 pub const FUSED_BLOCK: usize = 4096;
-/// Independent accumulators of a reduced row.
-const LANES: usize = 32;
 
 /// The element types the kernels read (bool is read as u8).
 pub trait Num: Element + PartialOrd {
@@ -306,40 +304,55 @@ enum Split {
 // rows
 // ---------------------------------------------------------------------------
 
-/// The fold of a contiguous run, with [`LANES`] independent accumulators.
+/// The fold of a contiguous run with `W` independent accumulators (so the
+/// loop vectorizes and the add latency does not bound it). The lanes are
+/// merged one after the other: a pairwise tree, or indexing them by a
+/// run-time value, keeps LLVM from holding them in vector registers.
 #[inline(always)]
-fn reduce_slice<F: Fold>(f: F, row: &[F::In]) -> F::Acc {
-    if row.len() < 16 {
-        return row.iter().fold(f.identity(), |a, &v| f.step(a, v));
-    }
-    let mut lanes = [f.identity(); LANES];
-    let mut chunks = row.chunks_exact(LANES);
+fn reduce_lanes<F: Fold, const W: usize>(f: F, row: &[F::In]) -> F::Acc {
+    let mut lanes = [f.identity(); W];
+    let mut chunks = row.chunks_exact(W);
     for c in &mut chunks {
-        for k in 0..LANES {
+        for k in 0..W {
             lanes[k] = f.step(lanes[k], c[k]);
         }
     }
-    // (No indexing of `lanes` by a run-time value and no pairwise tree
-    // below: either keeps LLVM from holding the lanes in vector registers.)
-    const _: () = assert!(LANES == 32);
-    let mut eight = [f.identity(); 8];
-    let mut rest = chunks.remainder().chunks_exact(8);
-    for c in &mut rest {
+    let tail = if W > 8 {
+        reduce_8(f, chunks.remainder())
+    } else {
+        chunks
+            .remainder()
+            .iter()
+            .fold(f.identity(), |a, &v| f.step(a, v))
+    };
+    lanes.iter().fold(tail, |a, &b| f.merge(a, b))
+}
+
+/// [`reduce_lanes`] with eight lanes (the tail of a longer run).
+#[inline(always)]
+fn reduce_8<F: Fold>(f: F, row: &[F::In]) -> F::Acc {
+    let mut lanes = [f.identity(); 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
         for k in 0..8 {
-            eight[k] = f.step(eight[k], c[k]);
+            lanes[k] = f.step(lanes[k], c[k]);
         }
     }
-    let tail = rest
+    let tail = chunks
         .remainder()
         .iter()
         .fold(f.identity(), |a, &v| f.step(a, v));
-    // Four vectors of lanes added vertically, then eight values in turn.
-    for k in 0..8 {
-        let a = f.merge(lanes[k], lanes[k + 8]);
-        let b = f.merge(lanes[k + 16], lanes[k + 24]);
-        eight[k] = f.merge(eight[k], f.merge(a, b));
+    lanes.iter().fold(tail, |a, &b| f.merge(a, b))
+}
+
+/// The fold of a contiguous run: 32 lanes for long runs, 8 for short ones.
+#[inline(always)]
+fn reduce_slice<F: Fold>(f: F, row: &[F::In]) -> F::Acc {
+    match row.len() {
+        0..16 => row.iter().fold(f.identity(), |a, &v| f.step(a, v)),
+        16..256 => reduce_8(f, row),
+        _ => reduce_lanes::<F, 32>(f, row),
     }
-    eight.iter().fold(tail, |a, &b| f.merge(a, b))
 }
 
 /// The fold of `n` elements `data[off + i * is]`, with four accumulators.
@@ -375,7 +388,12 @@ fn fold_row<F: Fold>(
     let n = inner.n;
     if inner.os == 0 {
         let r = if inner.is == 1 {
-            reduce_slice(f, &data[pin as usize..pin as usize + n])
+            let row = &data[pin as usize..pin as usize + n];
+            if n >= 64 {
+                arch().dispatch(RowJob { f, row })
+            } else {
+                reduce_slice(f, row)
+            }
         } else {
             reduce_strided(f, data, pin, n, inner.is)
         };
@@ -383,8 +401,13 @@ fn fold_row<F: Fold>(
         *a = f.merge(*a, r);
     } else if inner.is == 1 && inner.os == 1 {
         let (o, i) = (pout as usize, pin as usize);
-        for (a, &v) in acc[o..o + n].iter_mut().zip(&data[i..i + n]) {
-            *a = f.step(*a, v);
+        let (acc, row) = (&mut acc[o..o + n], &data[i..i + n]);
+        if n >= 64 {
+            arch().dispatch(KeptJob { f, row, acc });
+        } else {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a = f.step(*a, v);
+            }
         }
     } else {
         let (mut i, mut o) = (pin, pout);
@@ -459,50 +482,44 @@ fn arch() -> pulp::Arch {
     *ARCH.get_or_init(pulp::Arch::new)
 }
 
-/// [`run_walk`] compiled for the widest instruction set the CPU has.
-struct WalkJob<'a, F: Fold> {
+/// [`reduce_slice`] compiled for the widest instruction set the CPU has.
+/// Each row is its own call: inlined into a larger loop nest, LLVM no longer
+/// keeps the lanes in vector registers.
+struct RowJob<'a, F: Fold> {
     f: F,
-    data: &'a [F::In],
-    walk: &'a Walk,
-    acc: &'a mut [F::Acc],
+    row: &'a [F::In],
 }
 
-impl<F: Fold> pulp::WithSimd for WalkJob<'_, F> {
-    type Output = ();
+impl<F: Fold> pulp::WithSimd for RowJob<'_, F> {
+    type Output = F::Acc;
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        run_walk(self.f, self.data, self.walk, self.acc)
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> F::Acc {
+        reduce_slice(self.f, self.row)
     }
 }
 
-/// [`fold_c_range`] compiled for the widest instruction set the CPU has.
-struct RangeJob<'a, F: Fold> {
+/// `acc[i] ⊕= row[i]`, compiled for the widest instruction set the CPU has.
+struct KeptJob<'a, F: Fold> {
     f: F,
-    walk: &'a Walk,
-    pos: usize,
-    vals: &'a [F::In],
+    row: &'a [F::In],
     acc: &'a mut [F::Acc],
 }
 
-impl<F: Fold> pulp::WithSimd for RangeJob<'_, F> {
+impl<F: Fold> pulp::WithSimd for KeptJob<'_, F> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        fold_c_range(self.f, self.walk, self.pos, self.vals, self.acc)
+        let f = self.f;
+        for (a, &v) in self.acc.iter_mut().zip(self.row) {
+            *a = f.step(*a, v);
+        }
     }
 }
 
 /// The accumulators of `walk` over `data`, `out_size` of them.
 pub fn fold_walk<F: Fold>(f: F, data: &[F::In], walk: &Walk, out_size: usize) -> Vec<F::Acc> {
     let mut acc = vec![f.identity(); out_size];
-    let run = |w: &Walk, acc: &mut [F::Acc]| {
-        arch().dispatch(WalkJob {
-            f,
-            data,
-            walk: w,
-            acc,
-        })
-    };
+    let run = |w: &Walk, acc: &mut [F::Acc]| run_walk(f, data, w, acc);
     match walk.split(out_size) {
         Split::Serial => run(walk, &mut acc),
         Split::Rows(per) => {
@@ -562,13 +579,7 @@ pub fn fold_ranges<F: Fold>(
             let bytes = &mut words_as_bytes_mut(&mut buf)[..len * size];
             eval(p, bytes)?;
             let vals = &bytes_as::<F::In>(words_as_bytes(&buf))[..len];
-            arch().dispatch(RangeJob {
-                f,
-                walk: w,
-                pos: p - base,
-                vals,
-                acc: &mut *acc,
-            });
+            fold_c_range(f, w, p - base, vals, acc);
             p += len;
         }
         Ok(())
