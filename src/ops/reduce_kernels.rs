@@ -228,7 +228,7 @@ impl Walk {
         }
         // Memory order: the largest input step outermost (a stable sort, so
         // C-contiguous inputs keep their order).
-        axes.sort_by(|a, b| b.is.cmp(&a.is));
+        axes.sort_by_key(|a| std::cmp::Reverse(a.is));
         let mut merged: SmallVec<[Axis; 4]> = SmallVec::new();
         for ax in axes {
             if let Some(outer) = merged.last_mut()
