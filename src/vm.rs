@@ -394,7 +394,8 @@ impl Program {
                 .iter()
                 .zip(&self.output_movable)
                 .map(|(&s, &movable)| {
-                    if allow_gc && movable {
+                    let small = storage[s].as_ref().is_some_and(stays_in_its_slot);
+                    if allow_gc && movable && !small {
                         storage[s].take()
                     } else {
                         storage[s].clone()
@@ -412,7 +413,8 @@ impl Program {
         }
         if allow_gc {
             for s in &self.output_slots {
-                if !self.const_slots.iter().any(|(c, _)| c == s) {
+                let small = storage[*s].as_ref().is_some_and(stays_in_its_slot);
+                if !small && !self.const_slots.iter().any(|(c, _)| c == s) {
                     storage[*s] = None;
                 }
             }
@@ -695,6 +697,19 @@ fn perform_memoized(th: &Thunk, memo: &Mutex<Option<Memo>>, values: &[&Tensor]) 
         });
     Ok(outputs)
 }
+
+/// Whether an output value stays in its slot after a call even with
+/// `allow_gc`: a small buffer in host memory (at most this many bytes) is
+/// copied out to the caller anyway, and leaving it lets the next call write
+/// over it instead of allocating (`Op::perform_into`). The caller's copy is
+/// never shared with it: a value someone else still holds is not written over.
+fn stays_in_its_slot(t: &Tensor) -> bool {
+    t.nbytes() <= SMALL_OUTPUT_BYTES && t.storage().is_host_owned()
+}
+
+/// See [`stays_in_its_slot`]; the same size below which outputs reach
+/// Python as copies.
+pub const SMALL_OUTPUT_BYTES: usize = 4096;
 
 #[cfg(test)]
 mod tests {
