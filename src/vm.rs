@@ -422,6 +422,22 @@ impl Program {
         outputs
     }
 
+    /// After a call, the value an update replaced: when small, it goes into
+    /// the update's output slot, so that the next call computes the new
+    /// value over it instead of allocating (double buffering: the shared
+    /// variable's current value is never the buffer written). `k` counts
+    /// outputs then updates. A value someone still holds is not written over
+    /// (`Op::perform_into` needs sole ownership), and constant slots keep
+    /// their constants.
+    pub fn keep_for_next_call(&self, storage: &mut Storage, k: usize, old: Tensor) {
+        let Some(&slot) = self.output_slots.get(k) else {
+            return;
+        };
+        if stays_in_its_slot(&old) && !self.const_slots.iter().any(|(c, _)| *c == slot) {
+            storage[slot] = Some(old);
+        }
+    }
+
     /// Runs the thunks alone, on storage whose input slots the caller has
     /// filled (Scan's loop: inputs are set per step, outputs read from
     /// `output_slots`, nothing else is touched between steps).

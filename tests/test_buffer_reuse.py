@@ -68,3 +68,20 @@ def test_a_small_output_keeps_its_value_when_its_size_changes_between_calls():
     np.testing.assert_allclose(a, np.full(3, 2.0))
     np.testing.assert_allclose(b, np.full(7, 2.0))
     np.testing.assert_allclose(c, np.full(2, 2 * np.e))
+
+
+@pytest.mark.parametrize("allow_gc", [True, False])
+def test_an_update_computes_over_the_value_it_replaced_only_when_nobody_holds_it(allow_gc):
+    # The buffer a small update replaced is kept for the next call's value
+    # (double buffering); a value the user still holds is never written.
+    with th.change_flags(allow_gc=allow_gc):
+        c = th.shared(np.zeros(3), name="c")
+        bump = th.function([], c * 1.0, updates=[(c, c + 1)])
+        seen = []
+        for k in range(5):
+            out = bump()
+            np.testing.assert_array_equal(out, np.full(3, float(k)))
+            seen.append(c.get_value(borrow=True))
+        for k, v in enumerate(seen):
+            np.testing.assert_array_equal(v, np.full(3, k + 1.0))
+        np.testing.assert_array_equal(c.get_value(), np.full(3, 5.0))
