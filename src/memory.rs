@@ -923,7 +923,7 @@ impl<'a, T> MatRef<'a, T> {
     }
 
     /// True when every element lies inside `data`.
-    fn in_bounds(&self) -> bool {
+    pub fn in_bounds(&self) -> bool {
         if self.rows == 0 || self.cols == 0 {
             return true;
         }

@@ -248,7 +248,7 @@ def test_gemm_by_hand_computes_b_z_plus_a_dot_and_pickles():
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("m,k", [(1, 1), (1, 5), (5, 1), (0, 3), (3, 0), (37, 29)])
+@pytest.mark.parametrize("m,k", [(1, 1), (1, 5), (5, 1), (0, 3), (3, 0), (37, 29), (100, 100), (130, 7)])
 def test_matrix_vector_sums_become_gemv_and_match_numpy(dtype, m, k):
     A = T.matrix("A", dtype=dtype)
     v, u = T.vector("v", dtype=dtype), T.vector("u", dtype=dtype)

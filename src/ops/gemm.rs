@@ -117,6 +117,11 @@ fn scale_value<T: GemmFloat + Prim>(name: &str, t: &Tensor, dtype: DType) -> Res
             &t.shape[..]
         )));
     }
+    if t.dtype == dtype
+        && let Some(&[v]) = t.contiguous_slice::<T>()
+    {
+        return Ok(v);
+    }
     Ok(read_all::<T>(&cast_tensor(t, dtype)?)?[0])
 }
 
@@ -157,7 +162,7 @@ fn update_into(
     let dtype = out.dtype;
     let (lhs, rhs) = (cast_tensor(lhs, dtype)?, cast_tensor(rhs, dtype)?);
     #[allow(clippy::too_many_arguments)]
-    fn run<T: GemmFloat + Prim>(
+    fn run<T: GemmFloat + Prim + num_traits::Float>(
         name: &str,
         z: Option<&Tensor>,
         a: &Tensor,
