@@ -107,7 +107,15 @@ impl SharedContainer {
 
     /// Replaces the value; the caller has already filtered it to the container's type.
     pub fn set(&self, value: Tensor) {
-        *self.value.write().unwrap_or_else(|e| e.into_inner()) = value;
+        self.replace(value);
+    }
+
+    /// Replaces the value and hands back the old one.
+    pub fn replace(&self, value: Tensor) -> Tensor {
+        std::mem::replace(
+            &mut *self.value.write().unwrap_or_else(|e| e.into_inner()),
+            value,
+        )
     }
 }
 

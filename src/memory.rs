@@ -923,7 +923,7 @@ impl<'a, T> MatRef<'a, T> {
     }
 
     /// True when every element lies inside `data`.
-    fn in_bounds(&self) -> bool {
+    pub fn in_bounds(&self) -> bool {
         if self.rows == 0 || self.cols == 0 {
             return true;
         }
@@ -991,7 +991,51 @@ pub fn gemm_scaled_into<T: GemmFloat>(
     scale: T,
     parallel: bool,
 ) -> Result<()> {
+    gemm_core(dst, dst_rs, None, lhs, rhs, dst_scale, scale, parallel)
+}
+
+/// BLAS's `gemm` with the addend in its own memory:
+/// `dst = beta·z + alpha·(lhs · rhs)` for an `m`×`n` view `z` (any strides,
+/// 0 for a broadcast axis). `z` is copied into `dst` block by block, each
+/// block just before its product, by the thread that multiplies it: the copy
+/// runs in parallel, and the product finds its block in cache.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_update_into<T: GemmFloat>(
+    dst: &mut [T],
+    dst_rs: usize,
+    z: MatRef<'_, T>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    beta: T,
+    alpha: T,
+    parallel: bool,
+) -> Result<()> {
+    gemm_core(dst, dst_rs, Some(z), lhs, rhs, Some(beta), alpha, parallel)
+}
+
+/// [`gemm_scaled_into`], with `dst` first set to `source` when given (and
+/// `dst_scale` is).
+#[allow(clippy::too_many_arguments)]
+fn gemm_core<T: GemmFloat>(
+    dst: &mut [T],
+    dst_rs: usize,
+    source: Option<MatRef<'_, T>>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    dst_scale: Option<T>,
+    scale: T,
+    parallel: bool,
+) -> Result<()> {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    let source = source.filter(|_| dst_scale.is_some());
+    if let Some(z) = &source
+        && (z.rows != m || z.cols != n || !z.in_bounds())
+    {
+        return Err(Error::Runtime(format!(
+            "gemm: the addend ({}x{}) is not the {m}x{n} result's shape or reaches outside its buffer",
+            z.rows, z.cols
+        )));
+    }
     if rhs.rows != k {
         return Err(Error::Runtime(format!(
             "gemm: inner dimensions differ ({m}x{k} by {}x{n})",
@@ -1013,6 +1057,20 @@ pub fn gemm_scaled_into<T: GemmFloat>(
             "gemm: an operand view ({m}x{k} or {k}x{n}) reaches outside its buffer"
         )));
     }
+    let threads = if parallel && gemm_pays_to_split(m, n, k) {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    let split = threads > 1 && m.min(n).min(k) < GEMM_SKINNY_SIDE.load(Ordering::Relaxed);
+    if let Some(z) = &source
+        && !split
+    {
+        // SAFETY: `dst` holds the m×n block with row stride dst_rs (checked
+        // above), `z` lies inside its slice (checked above), and `dst` is
+        // exclusively borrowed, so it overlaps `z` nowhere.
+        unsafe { copy_block(dst.as_mut_ptr(), dst_rs, z, 0..m, 0..n) };
+    }
     if k == 0 {
         for row in dst.chunks_mut(dst_rs).take(m) {
             match dst_scale {
@@ -1022,13 +1080,8 @@ pub fn gemm_scaled_into<T: GemmFloat>(
         }
         return Ok(());
     }
-    let threads = if parallel && gemm_pays_to_split(m, n, k) {
-        rayon::current_num_threads()
-    } else {
-        1
-    };
-    if threads > 1 && m.min(n).min(k) < GEMM_SKINNY_SIDE.load(Ordering::Relaxed) {
-        return gemm_split_long_side(dst, dst_rs, lhs, rhs, dst_scale, scale, threads);
+    if split {
+        return gemm_split_long_side(dst, dst_rs, source, lhs, rhs, dst_scale, scale, threads);
     }
     let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
@@ -1076,9 +1129,11 @@ unsafe impl<T> Sync for SendPtr<T> {}
 /// is cut into `threads` blocks, and each block is an independent
 /// single-threaded product on the rayon pool. The caller has checked every
 /// bound.
+#[allow(clippy::too_many_arguments)]
 fn gemm_split_long_side<T: GemmFloat>(
     dst: &mut [T],
     dst_rs: usize,
+    source: Option<MatRef<'_, T>>,
     lhs: MatRef<'_, T>,
     rhs: MatRef<'_, T>,
     dst_scale: Option<T>,
@@ -1097,6 +1152,17 @@ fn gemm_split_long_side<T: GemmFloat>(
     (0..blocks).into_par_iter().for_each(|b| {
         let start = b * block;
         let len = block.min(long - start);
+        if let Some(z) = &source {
+            let (rows, cols) = if split_rows {
+                (start..start + len, 0..n)
+            } else {
+                (0..m, start..start + len)
+            };
+            // SAFETY: the block's rows (or columns) of the checked `dst` are
+            // written by this worker alone, and `z` lies inside its slice
+            // and overlaps no part of the exclusively borrowed `dst`.
+            unsafe { copy_block(dst_ptr.0, dst_rs, z, rows, cols) };
+        }
         let (dst_offset, lhs, rhs) = if split_rows {
             let lhs = MatRef {
                 offset: lhs.offset + start * lhs.rs,
@@ -1130,6 +1196,37 @@ fn gemm_split_long_side<T: GemmFloat>(
         }
     });
     Ok(())
+}
+
+/// Copies block `rows`×`cols` of `z` into the same block of the row-major
+/// destination at `dst` (row stride `dst_rs`).
+///
+/// # Safety
+/// That block of the destination must be valid for writes, touched by no
+/// other thread meanwhile and disjoint from `z`'s slice; `z` must lie inside
+/// its slice (`MatRef::in_bounds`) and cover `rows`×`cols`.
+unsafe fn copy_block<T: GemmFloat>(
+    dst: *mut T,
+    dst_rs: usize,
+    z: &MatRef<'_, T>,
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+) {
+    let width = cols.len();
+    for i in rows {
+        let from = z.offset + i * z.rs + cols.start * z.cs;
+        // SAFETY: row i, columns `cols` of the destination block are valid,
+        // exclusive and disjoint from `z` (the caller's guarantee).
+        let row =
+            unsafe { std::slice::from_raw_parts_mut(dst.add(i * dst_rs + cols.start), width) };
+        if z.cs == 1 {
+            row.copy_from_slice(&z.data[from..from + width]);
+        } else {
+            for (j, d) in row.iter_mut().enumerate() {
+                *d = z.data[from + j * z.cs];
+            }
+        }
+    }
 }
 
 /// One call of the `gemm` crate: `dst = dst_scale·dst + scale·(lhs · rhs)`
@@ -1281,6 +1378,39 @@ mod gemm_tests {
         for i in 0..m {
             assert_eq!(dst[i * rs..i * rs + n], want[i * n..(i + 1) * n]);
             assert!(dst[i * rs + n..(i + 1) * rs].iter().all(|&v| v == -7.0));
+        }
+    }
+
+    #[test]
+    fn gemm_update_into_reads_the_addend_from_its_own_strided_memory() {
+        // dst = 0.5·z − 2·(a·b) with z given transposed (zt is n×m), and
+        // with z a broadcast row (row stride 0), serial, split and square.
+        for (m, k, n) in [(7, 5, 6), (20, 300, 500), (500, 20, 300), (130, 140, 150)] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 13) as f64 - 6.0).collect();
+            let bt: Vec<f64> = (0..n * k).map(|i| ((i * 5) % 11) as f64 - 5.0).collect();
+            let zt: Vec<f64> = (0..n * m).map(|i| (i % 17) as f64).collect();
+            let z: Vec<f64> = (0..m * n).map(|p| zt[(p % n) * m + p / n]).collect();
+            let row: Vec<f64> = (0..n).map(|j| j as f64 * 0.25).collect();
+            let z_row: Vec<f64> = (0..m * n).map(|p| row[p % n]).collect();
+            let lhs = MatRef::row_major(&a[..], m, k);
+            let rhs = MatRef::row_major(&bt[..], n, k).t();
+            for parallel in [false, true] {
+                let mut dst = vec![f64::NAN; m * n];
+                let zv = MatRef::row_major(&zt[..], n, m).t();
+                gemm_update_into(&mut dst, n, zv, lhs, rhs, 0.5, -2.0, parallel).unwrap();
+                assert_eq!(dst, naive_update(&a, &bt, &z, (m, k, n)), "{m}x{k}x{n}");
+                let broadcast = MatRef {
+                    data: &row[..],
+                    offset: 0,
+                    rows: m,
+                    cols: n,
+                    rs: 0,
+                    cs: 1,
+                };
+                let mut dst = vec![f64::NAN; m * n];
+                gemm_update_into(&mut dst, n, broadcast, lhs, rhs, 0.5, -2.0, parallel).unwrap();
+                assert_eq!(dst, naive_update(&a, &bt, &z_row, (m, k, n)), "{m}x{k}x{n}");
+            }
         }
     }
 

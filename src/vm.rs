@@ -395,7 +395,8 @@ impl Program {
                 .iter()
                 .zip(&self.output_movable)
                 .map(|(&s, &movable)| {
-                    if allow_gc && movable {
+                    let small = storage[s].as_ref().is_some_and(stays_in_its_slot);
+                    if allow_gc && movable && !small {
                         storage[s].take()
                     } else {
                         storage[s].clone()
@@ -413,12 +414,29 @@ impl Program {
         }
         if allow_gc {
             for s in &self.output_slots {
-                if !self.const_slots.iter().any(|(c, _)| c == s) {
+                let small = storage[*s].as_ref().is_some_and(stays_in_its_slot);
+                if !small && !self.const_slots.iter().any(|(c, _)| c == s) {
                     storage[*s] = None;
                 }
             }
         }
         outputs
+    }
+
+    /// After a call, the value an update replaced: when small, it goes into
+    /// the update's output slot, so that the next call computes the new
+    /// value over it instead of allocating (double buffering: the shared
+    /// variable's current value is never the buffer written). `k` counts
+    /// outputs then updates. A value someone still holds is not written over
+    /// (`Op::perform_into` needs sole ownership), and constant slots keep
+    /// their constants.
+    pub fn keep_for_next_call(&self, storage: &mut Storage, k: usize, old: Tensor) {
+        let Some(&slot) = self.output_slots.get(k) else {
+            return;
+        };
+        if stays_in_its_slot(&old) && !self.const_slots.iter().any(|(c, _)| *c == slot) {
+            storage[slot] = Some(old);
+        }
     }
 
     /// Runs the thunks alone, on storage whose input slots the caller has
@@ -696,6 +714,19 @@ fn perform_memoized(th: &Thunk, memo: &Mutex<Option<Memo>>, values: &[&Tensor]) 
         });
     Ok(outputs)
 }
+
+/// Whether an output value stays in its slot after a call even with
+/// `allow_gc`: a small buffer in host memory (at most this many bytes) is
+/// copied out to the caller anyway, and leaving it lets the next call write
+/// over it instead of allocating (`Op::perform_into`). The caller's copy is
+/// never shared with it: a value someone else still holds is not written over.
+fn stays_in_its_slot(t: &Tensor) -> bool {
+    t.nbytes() <= SMALL_OUTPUT_BYTES && t.storage().is_host_owned()
+}
+
+/// See [`stays_in_its_slot`]; the same size below which outputs reach
+/// Python as copies.
+pub const SMALL_OUTPUT_BYTES: usize = 4096;
 
 #[cfg(test)]
 mod tests {

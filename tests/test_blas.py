@@ -248,7 +248,7 @@ def test_gemm_by_hand_computes_b_z_plus_a_dot_and_pickles():
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("m,k", [(1, 1), (1, 5), (5, 1), (0, 3), (3, 0), (37, 29)])
+@pytest.mark.parametrize("m,k", [(1, 1), (1, 5), (5, 1), (0, 3), (3, 0), (37, 29), (100, 100), (130, 7)])
 def test_matrix_vector_sums_become_gemv_and_match_numpy(dtype, m, k):
     A = T.matrix("A", dtype=dtype)
     v, u = T.vector("v", dtype=dtype), T.vector("u", dtype=dtype)
@@ -367,7 +367,7 @@ def _inplace_counts():
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-def test_the_mlp_weight_update_accumulates_into_its_fresh_z_as_gemm_inplace(dtype):
+def test_the_l2_weight_update_scales_w_as_the_gemm_b_and_never_writes_w(dtype):
     rng = np.random.default_rng(11)
     W = th.shared(rand(rng, (8, 6), dtype), name="W")
     x = T.matrix("x", dtype=dtype)
@@ -377,7 +377,32 @@ def test_the_mlp_weight_update_accumulates_into_its_fresh_z_as_gemm_inplace(dtyp
     slow_W = th.shared(W.get_value(), name="W")
     slow = th.function([x, gz], [], mode="FAST_COMPILE",
                        updates=[(slow_W, slow_W - lr * (T.dot(x.T, gz) + l2 * slow_W))])
-    # z = W + (-lr)*(l2*W) is an intermediate: the Gemm writes over it,
+    # W + (-lr * l2) * W is one term, (1 - lr * l2) * W: Gemm's b, with W
+    # copied into the result, so W's own buffer is never written.
+    assert ops_of(step) == ["InplaceDimShuffle{1,0}", "Gemm{no_inplace}"]
+    borrowed = W.get_value(borrow=True)
+    kept = borrowed.copy()
+    a, g = rand(rng, (5, 8), dtype), rand(rng, (5, 6), dtype)
+    for _ in range(3):
+        step(a, g)
+        slow(a, g)
+    close(W.get_value(), slow_W.get_value(), dtype)
+    np.testing.assert_array_equal(borrowed, kept)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_an_update_with_several_addends_accumulates_into_its_fresh_z_as_gemm_inplace(dtype):
+    rng = np.random.default_rng(12)
+    W = th.shared(rand(rng, (8, 6), dtype), name="W")
+    V = th.shared(rand(rng, (8, 6), dtype), name="V")
+    x = T.matrix("x", dtype=dtype)
+    gz = T.matrix("gz", dtype=dtype)
+    lr, l2 = np.asarray(0.01, dtype), np.asarray(1e-2, dtype)
+    step = th.function([x, gz], [], updates=[(W, W - lr * (T.dot(x.T, gz) + l2 * V))])
+    slow_W = th.shared(W.get_value(), name="W")
+    slow = th.function([x, gz], [], mode="FAST_COMPILE",
+                       updates=[(slow_W, slow_W - lr * (T.dot(x.T, gz) + l2 * V))])
+    # z = W + (-lr * l2) * V is an intermediate: the Gemm writes over it,
     # never over W's own buffer.
     assert "Gemm{inplace}" in ops_of(step)
     text = th.printing.debugprint(step, file="str", print_destroy_map=True)

@@ -46,3 +46,42 @@ def test_borrowed_outputs_are_never_written_over(rng):
         second = f(np.full(3, 5.0))
     np.testing.assert_array_equal(first, [3.0, 3.0, 3.0])
     np.testing.assert_array_equal(second, [11.0, 11.0, 11.0])
+
+
+@pytest.mark.parametrize("borrow", [False, True])
+def test_small_outputs_reused_between_calls_with_gc_on_never_change_earlier_results(borrow):
+    # With allow_gc on, an output of at most 4 KB stays in its slot and the
+    # next call writes over it: what an earlier call returned must not move.
+    x = T.dvector("x")
+    f = th.function([x], th.Out(x * 2 + 1, borrow=borrow))
+    results = [f(np.full(5, float(k))) for k in range(4)]
+    for k, r in enumerate(results):
+        np.testing.assert_array_equal(r, np.full(5, 2.0 * k + 1))
+
+
+def test_a_small_output_keeps_its_value_when_its_size_changes_between_calls():
+    x = T.dvector("x")
+    f = th.function([x], T.exp(x) * 2)
+    a = f(np.zeros(3))
+    b = f(np.zeros(7))
+    c = f(np.ones(2))
+    np.testing.assert_allclose(a, np.full(3, 2.0))
+    np.testing.assert_allclose(b, np.full(7, 2.0))
+    np.testing.assert_allclose(c, np.full(2, 2 * np.e))
+
+
+@pytest.mark.parametrize("allow_gc", [True, False])
+def test_an_update_computes_over_the_value_it_replaced_only_when_nobody_holds_it(allow_gc):
+    # The buffer a small update replaced is kept for the next call's value
+    # (double buffering); a value the user still holds is never written.
+    with th.change_flags(allow_gc=allow_gc):
+        c = th.shared(np.zeros(3), name="c")
+        bump = th.function([], c * 1.0, updates=[(c, c + 1)])
+        seen = []
+        for k in range(5):
+            out = bump()
+            np.testing.assert_array_equal(out, np.full(3, float(k)))
+            seen.append(c.get_value(borrow=True))
+        for k, v in enumerate(seen):
+            np.testing.assert_array_equal(v, np.full(3, k + 1.0))
+        np.testing.assert_array_equal(c.get_value(), np.full(3, 5.0))

@@ -214,3 +214,31 @@ def test_the_tree_style_names_the_section_inner_graphs():
         "    └─ TensorConstant{2} [id E]",
         "",
     ])
+
+
+def test_the_input_product_of_a_recurrent_layer_moves_before_the_loop(rng):
+    # dot(x_t, U) (and dot(V, x_t)) of each row becomes one product of the
+    # whole sequence before the loop; only the recurrent product stays in.
+    x = T.dmatrix("x")
+    h0 = T.dvector("h0")
+    U = th.shared(rng.normal(size=(3, 4)), name="U")
+    V = th.shared(rng.normal(size=(4, 3)), name="V")
+    W = th.shared(rng.normal(size=(4, 4)) * 0.3, name="W")
+
+    def step(x_t, h):
+        return T.tanh(T.dot(x_t, U) + T.dot(V, x_t) + T.dot(h, W))
+
+    out, _ = th.scan(step, sequences=x, outputs_info=h0)
+    f = th.function([x, h0], out)
+    text = th.debugprint(f, file="str")
+    outer, inner = text.split("Inner graphs of the scan ops:")
+    assert "dot [id" in outer
+    assert inner.count("dot") + inner.count("Gemv") == 1, inner
+    slow = th.function([x, h0], out, mode="FAST_COMPILE")
+    xv, hv = rng.normal(size=(6, 3)), rng.normal(size=4)
+    np.testing.assert_allclose(f(xv, hv), slow(xv, hv), rtol=1e-12)
+    h, expected = hv, []
+    for row in xv:
+        h = np.tanh(row @ U.get_value() + V.get_value() @ row + h @ W.get_value())
+        expected.append(h)
+    np.testing.assert_allclose(f(xv, hv), expected, rtol=1e-12)

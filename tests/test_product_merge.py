@@ -213,20 +213,22 @@ def _lstm_like_scan(Ws, U, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_inside_a_scan_body_the_loop_makes_one_product_on_the_step_input_and_the_join_is_outside(dtype):
+def test_a_scan_body_s_products_on_the_step_input_become_one_product_before_the_loop(dtype):
     rng = np.random.default_rng(9)
     Ws = _weights(rng, [(5, 4)] * 3, dtype)
     U = th.shared(rng.standard_normal((4, 4)).astype(dtype), name="U")
     X, h0, hs = _lstm_like_scan(Ws, U, dtype)
     f, g = _compile_both([X, h0], hs)
     outer, inner = _outer_and_inner(th.debugprint(f, file="str"))
+    # The products of X[t] move out of the loop as products of the whole of
+    # X, which the merge makes one product of X and the Join; only the
+    # product on the state (a Gemv) stays in the loop.
     assert len(_ids(outer, "Join")) == 1
+    assert len(re.findall(r"dot \[id \w+\] ''\s*\d*\s*\n [ |]*\|X \[id", outer)) == 1
     assert "Join" not in inner
-    # One product on the step's row, one on the state (a Gemv adding into
-    # the merged product's slice).
-    assert len(_ids(inner, "dot")) + len(_ids(inner, "Gemv{no_inplace}")) == 2
-    assert len(re.findall(r"dot \[id \w+\] ''\s*\n > [ |]*\|X\[t\]", inner)) == 1
-    assert len(_subtensors(inner)) == 3
+    assert len(_ids(inner, "dot")) + len(_ids(inner, "Gemv{no_inplace}")) == 1
+    assert "X[t]" not in inner
+    assert len(_subtensors(outer)) == 3
     _, g_inner = _outer_and_inner(th.debugprint(g, file="str"))
     assert len(_ids(g_inner, "dot")) == 4
     for steps in (6, 1):

@@ -258,6 +258,19 @@ def test_the_l2_gradient_no_longer_reads_the_squares_through_a_fill():
     assert_same_values(before, after, RNG.randn(5, 4), rtol=1e-12)
 
 
+def test_an_l2_weight_update_compiles_without_the_squares_of_the_weights():
+    # W - lr * (x.T y + grad(l2 * sum(W**2))): the fill of W**2's shape is
+    # cut where it meets W instead of sinking to the top of the update, so
+    # W**2 is not computed at all.
+    W, x, y = T.dmatrix("W"), T.dmatrix("x"), T.dmatrix("y")
+    cost = (T.dot(x, W) * y).sum() + 1e-4 * (W ** 2).sum()
+    new_W = W - 0.01 * T.grad(cost, W)
+    f = th.function([W, x, y], new_W)
+    assert not any("sqr" in name for name in ops_of(f)), ops_of(f)
+    Wv, xv, yv = RNG.randn(4, 3), RNG.randn(5, 4), RNG.randn(5, 3)
+    np.testing.assert_allclose(f(Wv, xv, yv), Wv - 0.01 * (xv.T @ yv + 2e-4 * Wv), rtol=1e-12)
+
+
 def test_a_fill_sinks_below_arithmetic_on_its_value():
     m, s = T.dmatrix("m"), T.dscalar("s")
     out = T.fill(m, s) * 2 + 1

@@ -122,8 +122,10 @@ impl Function {
         // Outputs, then update values, then input states, in one vector.
         let mut outputs = values;
         let input_states = outputs.split_off(self.n_outputs + self.update_targets.len());
-        for (_, container) in self.update_targets.iter().rev() {
-            container.set(outputs.pop().expect("one value per update"));
+        for (j, (_, container)) in self.update_targets.iter().enumerate().rev() {
+            let old = container.replace(outputs.pop().expect("one value per update"));
+            self.program
+                .keep_for_next_call(&mut storage, self.n_outputs + j, old);
         }
         // The storage lock is held until the updates are stored, so that
         // concurrent calls of this function never read a stale value.

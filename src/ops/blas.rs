@@ -3,7 +3,10 @@
 
 use crate::dtype::{self, DType};
 use crate::error::{Error, Result};
-use crate::memory::{GemmFloat, MatRef, Tensor, gemm_scaled_into};
+use crate::memory::{
+    GemmFloat, MatRef, Tensor, gemm_pays_to_split, gemm_scaled_into, gemm_update_into,
+};
+use crate::ops::gemv::small_gemv;
 use crate::ops::scalar::{Prim, cast_tensor, read_all};
 use crate::types::{TensorType, Type};
 use crate::with_dtype;
@@ -72,8 +75,8 @@ pub fn dot_perform(a: &Tensor, b: &Tensor, out_dtype: DType) -> Result<Tensor> {
 /// product's shape (`a` and `b` already of its dtype).
 fn dot_into(m: usize, n: usize, k: usize, a: &Tensor, b: &Tensor, out: &mut Tensor) -> Result<()> {
     match out.dtype {
-        DType::Float32 => strided_gemm::<f32>((m, n, k), a, b, out.data_mut()?, None, 1.0),
-        DType::Float64 => strided_gemm::<f64>((m, n, k), a, b, out.data_mut()?, None, 1.0),
+        DType::Float32 => strided_gemm::<f32>((m, n, k), a, b, out.data_mut()?, None, 1.0, None),
+        DType::Float64 => strided_gemm::<f64>((m, n, k), a, b, out.data_mut()?, None, 1.0, None),
         d => Err(Error::Runtime(format!(
             "internal error: dot into a {d} buffer"
         ))),
@@ -150,13 +153,17 @@ pub(crate) fn mat_view<T: GemmFloat>(
 /// `m`×`n` block (row stride `n`), reading strided operands in place (copied
 /// to C order only when a stride is negative). A vector `a` is one row, a
 /// vector `b` one column.
-pub(crate) fn strided_gemm<T: GemmFloat>(
+///
+/// With `addend` (and `dst_scale`), `dst` is first set to it, block by block
+/// inside the product (`gemm_update_into`); a vector addend is one column.
+pub(crate) fn strided_gemm<T: GemmFloat + num_traits::Float>(
     (m, n, k): (usize, usize, usize),
     a: &Tensor,
     b: &Tensor,
     dst: &mut [T],
     dst_scale: Option<T>,
     scale: T,
+    addend: Option<&Tensor>,
 ) -> Result<()> {
     let unaligned = || Error::Value("dot: an operand is not aligned to its element size".into());
     let (ac, bc);
@@ -174,7 +181,27 @@ pub(crate) fn strided_gemm<T: GemmFloat>(
             mat_view::<T>(&bc, k, n, false).ok_or_else(unaligned)?
         }
     };
-    gemm_scaled_into(dst, n, a, b, dst_scale, scale, true)
+    let zc;
+    let z = match (addend, dst_scale) {
+        (Some(z), Some(_)) => Some(match mat_view::<T>(z, m, n, z.ndim() == 2) {
+            Some(v) => v,
+            None => {
+                zc = z.deep_copy()?;
+                mat_view::<T>(&zc, m, n, zc.ndim() == 2).ok_or_else(unaligned)?
+            }
+        }),
+        _ => None,
+    };
+    let small_vector = (m == 1 || n == 1) && !gemm_pays_to_split(m, n, k);
+    let in_bounds = a.in_bounds() && b.in_bounds() && z.is_none_or(|z| z.in_bounds());
+    if small_vector && in_bounds && dst.len() >= m * n && small_gemv(dst, z, a, b, dst_scale, scale)
+    {
+        return Ok(());
+    }
+    match (z, dst_scale) {
+        (Some(z), Some(beta)) => gemm_update_into(dst, n, z, a, b, beta, scale, true),
+        _ => gemm_scaled_into(dst, n, a, b, dst_scale, scale, true),
+    }
 }
 
 fn naive<T: Prim>(

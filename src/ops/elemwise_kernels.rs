@@ -135,7 +135,7 @@ fn not_of_kind(op: ScalarOp, kind: &str) -> Error {
 }
 
 /// The instruction sets of this CPU, detected once.
-fn arch() -> pulp::Arch {
+pub(crate) fn arch() -> pulp::Arch {
     static ARCH: std::sync::OnceLock<pulp::Arch> = std::sync::OnceLock::new();
     *ARCH.get_or_init(pulp::Arch::new)
 }

@@ -117,6 +117,11 @@ fn scale_value<T: GemmFloat + Prim>(name: &str, t: &Tensor, dtype: DType) -> Res
             &t.shape[..]
         )));
     }
+    if t.dtype == dtype
+        && let Some(&[v]) = t.contiguous_slice::<T>()
+    {
+        return Ok(v);
+    }
     Ok(read_all::<T>(&cast_tensor(t, dtype)?)?[0])
 }
 
@@ -157,7 +162,7 @@ fn update_into(
     let dtype = out.dtype;
     let (lhs, rhs) = (cast_tensor(lhs, dtype)?, cast_tensor(rhs, dtype)?);
     #[allow(clippy::too_many_arguments)]
-    fn run<T: GemmFloat + Prim>(
+    fn run<T: GemmFloat + Prim + num_traits::Float>(
         name: &str,
         z: Option<&Tensor>,
         a: &Tensor,
@@ -170,15 +175,13 @@ fn update_into(
         let dtype = out.dtype;
         let alpha = scale_value::<T>(name, a, dtype)?;
         let beta = scale_value::<T>(name, b, dtype)?;
-        let dst_scale = if beta == T::ZERO {
-            None
-        } else {
-            if let Some(z) = z {
-                out.write_block(0, &cast_tensor(z, dtype)?)?;
-            }
-            Some(beta)
+        let dst_scale = (beta != T::ZERO).then_some(beta);
+        let z = match (z, dst_scale) {
+            (Some(z), Some(_)) => Some(cast_tensor(z, dtype)?),
+            _ => None,
         };
-        strided_gemm::<T>((m, n, k), lhs, rhs, out.data_mut::<T>()?, dst_scale, alpha)
+        let dst = out.data_mut::<T>()?;
+        strided_gemm::<T>((m, n, k), lhs, rhs, dst, dst_scale, alpha, z.as_ref())
     }
     match dtype {
         DType::Float32 => run::<f32>(name, z, a, &lhs, &rhs, b, (m, n, k), out),

@@ -19,6 +19,7 @@ pub mod elemwise_kernels;
 pub mod external;
 pub mod eye;
 pub mod gemm;
+pub mod gemv;
 pub mod grad;
 pub mod inc_subtensor;
 pub mod indexing;

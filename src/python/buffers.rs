@@ -104,8 +104,9 @@ pub fn borrow_array_of(arr: &Bound<'_, PyUntypedArray>, dtype: DType) -> PyResul
 }
 
 /// Outputs up to this size are copied into NumPy's own memory: cheaper than
-/// a guard object keeping rtensor's buffer alive.
-const COPY_OUT_BYTES: usize = 4096;
+/// a guard object keeping rtensor's buffer alive (and the buffer stays in
+/// its slot for the next call, see `vm::SMALL_OUTPUT_BYTES`).
+const COPY_OUT_BYTES: usize = crate::vm::SMALL_OUTPUT_BYTES;
 
 /// A new NumPy array of `t`'s dtype and shape: over `data` with `t`'s
 /// strides when given, else in fresh C-contiguous memory NumPy allocates.

@@ -30,25 +30,40 @@ fn fill_parts(fg: &FunctionGraph, v: VarId) -> Option<(VarId, VarId)> {
         .then_some((model, filling))
 }
 
-/// The variable whose shape `v` has for certain: through elementwise nodes
-/// whose other inputs are broadcastable in every axis (a scalar spread over
-/// `v`), `v` has its one full input's shape.
-fn shape_source(fg: &FunctionGraph, mut v: VarId) -> VarId {
-    while let Some((n, _)) = fg.owner(v) {
-        if scalar_op(fg, n).is_none() {
-            break;
+/// The variable whose shape `v` has for certain: an elementwise node's
+/// output has the shape of its inputs that are not broadcastable in every
+/// axis (a scalar spread over them), when those all have one shape source
+/// themselves. Looks at most `SHAPE_SOURCE_DEPTH` nodes deep.
+fn shape_source(fg: &FunctionGraph, v: VarId) -> VarId {
+    shape_source_within(fg, v, SHAPE_SOURCE_DEPTH)
+}
+
+const SHAPE_SOURCE_DEPTH: usize = 6;
+
+fn shape_source_within(fg: &FunctionGraph, v: VarId, depth: usize) -> VarId {
+    let Some((n, _)) = fg.owner(v) else {
+        return v;
+    };
+    if depth == 0 || scalar_op(fg, n).is_none() {
+        return v;
+    }
+    let rank = fg.vars[v].ty.ndim();
+    let mut source = None;
+    for &i in &fg.nodes[n].inputs {
+        if fg.vars[i].ty.broadcastable().iter().all(|&b| b) {
+            continue;
         }
-        let rank = fg.vars[v].ty.ndim();
-        let mut full = fg.nodes[n]
-            .inputs
-            .iter()
-            .filter(|&&i| !fg.vars[i].ty.broadcastable().iter().all(|&b| b));
-        match (full.next(), full.next()) {
-            (Some(&u), None) if fg.vars[u].ty.ndim() == rank => v = u,
-            _ => break,
+        if fg.vars[i].ty.ndim() != rank {
+            return v;
+        }
+        let s = shape_source_within(fg, i, depth - 1);
+        match source {
+            None => source = Some(s),
+            Some(t) if t == s => {}
+            Some(_) => return v,
         }
     }
-    v
+    source.unwrap_or(v)
 }
 
 /// Whether `a` and `b` provably have one shape: one shape source, or every
@@ -76,83 +91,69 @@ fn filling_as_fill(fg: &mut FunctionGraph, fill: VarId, filling: VarId) -> Resul
     cast_to(fg, filling, dtype)
 }
 
-pub fn local_fill_sink(fg: &mut FunctionGraph) -> Result<bool> {
-    each_node(fg, |fg, n| {
-        if !sinkable(fg, n) {
-            return Ok(None);
-        }
-        let Some(op) = scalar_op(fg, n) else {
-            return Ok(None);
+/// Rewrites node `n`'s fill inputs: each is cut (replaced by its filling)
+/// where another input stands for the output's shape; when `sink`, the
+/// others are replaced by their fillings too and their models fill the
+/// node's new result. `None` when nothing changes.
+fn cut_or_sink(fg: &mut FunctionGraph, n: NodeId, sink: bool) -> Result<Option<VarId>> {
+    if !sinkable(fg, n) {
+        return Ok(None);
+    }
+    let Some(op) = scalar_op(fg, n) else {
+        return Ok(None);
+    };
+    let out_ty = fg.vars[fg.nodes[n].outputs[0]].ty.clone();
+    let inputs = fg.nodes[n].inputs.clone();
+    // The inputs that can stand for the output's shape.
+    let references: Vec<VarId> = inputs
+        .iter()
+        .copied()
+        .filter(|&i| fg.vars[i].ty == out_ty && fill_parts(fg, i).is_none())
+        .collect();
+    let out_bcast = out_ty.broadcastable();
+    let mut models = Vec::new();
+    let mut cut = false;
+    let mut new_inputs = Vec::with_capacity(inputs.len());
+    for &i in &inputs {
+        let Some((model, filling)) = fill_parts(fg, i) else {
+            new_inputs.push(i);
+            continue;
         };
-        let inputs = fg.nodes[n].inputs.clone();
-        let mut models = Vec::new();
-        let mut new_inputs = Vec::with_capacity(inputs.len());
-        for &i in &inputs {
-            match fill_parts(fg, i) {
-                Some((model, filling)) => {
-                    models.push(model);
-                    new_inputs.push(filling_as_fill(fg, i, filling)?);
-                }
-                None => new_inputs.push(i),
-            }
+        // The model's shape is a reference's, and the filling does not
+        // stretch a dimension the output keeps at 1.
+        let cuttable = references.iter().any(|&r| same_shape(fg, r, model))
+            && fg.vars[filling]
+                .ty
+                .broadcastable()
+                .iter()
+                .zip(out_bcast.iter())
+                .all(|(&f, &o)| f || !o);
+        if cuttable {
+            cut = true;
+        } else if sink {
+            models.push(model);
+        } else {
+            new_inputs.push(i);
+            continue;
         }
-        if models.is_empty() {
-            return Ok(None);
-        }
-        let mut out = elemwise(fg, op, new_inputs)?;
-        for model in models {
-            out = elemwise(fg, ScalarOp::Second, vec![model, out])?;
-        }
-        Ok(Some(out))
-    })
+        new_inputs.push(filling_as_fill(fg, i, filling)?);
+    }
+    if !cut && models.is_empty() {
+        return Ok(None);
+    }
+    let mut out = elemwise(fg, op, new_inputs)?;
+    for model in models {
+        out = elemwise(fg, ScalarOp::Second, vec![model, out])?;
+    }
+    Ok(Some(out))
+}
+
+pub fn local_fill_sink(fg: &mut FunctionGraph) -> Result<bool> {
+    each_node(fg, |fg, n| cut_or_sink(fg, n, true))
 }
 
 pub fn local_fill_cut(fg: &mut FunctionGraph) -> Result<bool> {
-    each_node(fg, |fg, n| {
-        if !sinkable(fg, n) {
-            return Ok(None);
-        }
-        let Some(op) = scalar_op(fg, n) else {
-            return Ok(None);
-        };
-        let out_ty = fg.vars[fg.nodes[n].outputs[0]].ty.clone();
-        let inputs = fg.nodes[n].inputs.clone();
-        // The inputs that can stand for the output's shape.
-        let references: Vec<VarId> = inputs
-            .iter()
-            .copied()
-            .filter(|&i| fg.vars[i].ty == out_ty && fill_parts(fg, i).is_none())
-            .collect();
-        if references.is_empty() {
-            return Ok(None);
-        }
-        let out_bcast = out_ty.broadcastable();
-        let mut new_inputs = Vec::with_capacity(inputs.len());
-        let mut cut = false;
-        for &i in &inputs {
-            match fill_parts(fg, i) {
-                // The model's shape is a reference's, and the filling does
-                // not stretch a dimension the output keeps at 1.
-                Some((model, filling))
-                    if references.iter().any(|&r| same_shape(fg, r, model))
-                        && fg.vars[filling]
-                            .ty
-                            .broadcastable()
-                            .iter()
-                            .zip(out_bcast.iter())
-                            .all(|(&f, &o)| f || !o) =>
-                {
-                    new_inputs.push(filling_as_fill(fg, i, filling)?);
-                    cut = true;
-                }
-                _ => new_inputs.push(i),
-            }
-        }
-        if !cut {
-            return Ok(None);
-        }
-        Ok(Some(elemwise(fg, op, new_inputs)?))
-    })
+    each_node(fg, |fg, n| cut_or_sink(fg, n, false))
 }
 
 /// `fill(a, b)` becomes `b` when `b` has the fill's type and provably `a`'s

@@ -9,8 +9,9 @@
 //! values broadcast by a DimShuffle, or constants with one element), e.g.
 //! `z - lr * dot(x, y)`, `a * dot(x, y) + b * z`, `dot(x, y) + z`, and the
 //! MLP's `W - lr * (dot(x.T, gz) + l2 * W)` (which becomes
-//! `Gemm(W + (-lr) * (l2 * W), -lr, x.T, gz, 1)`: several addends are summed
-//! elementwise into `z`). Only nodes that compute in
+//! `Gemm(W, -lr, x.T, gz, 1 - lr * l2)`: terms of one variable are summed
+//! into one, and several different addends are summed elementwise into
+//! `z`). Only nodes that compute in
 //! the output's dtype and whose results nobody else reads are looked
 //! through, so no work is done twice. It runs before elementwise fusion.
 
@@ -237,6 +238,24 @@ fn transposed(fg: &FunctionGraph, v: VarId) -> Option<VarId> {
     }
 }
 
+/// Terms of one variable with the same symbolic scale summed into one:
+/// the MLP's `W + (-lr·l2)·W` is `(1 - lr·l2)·W`, which Gemm scales as its
+/// `b` while it copies `W`. Terms whose constants cancel stay apart (`W - W`
+/// is NaN where `W` is infinite, and Gemm would not read `W` at `b = 0`).
+fn merge_like_terms(terms: Vec<Term>) -> Vec<Term> {
+    let mut merged: Vec<Term> = Vec::with_capacity(terms.len());
+    for t in terms {
+        match merged
+            .iter_mut()
+            .find(|m| m.var == t.var && m.vars == t.vars && m.coef + t.coef != 0.0)
+        {
+            Some(m) => m.coef += t.coef,
+            None => merged.push(t),
+        }
+    }
+    merged
+}
+
 /// Rewrites the sum at `root` when it holds a product and an addend for it;
 /// returns whether it did.
 fn rewrite_sum(
@@ -253,6 +272,7 @@ fn rewrite_sum(
     let ctx = Ctx { fg, clients, dtype };
     let mut terms = Vec::new();
     ctx.terms(root, true, &mut terms);
+    let terms = merge_like_terms(terms);
     if terms.len() < 2 {
         return Ok(false);
     }

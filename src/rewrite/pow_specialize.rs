@@ -2,7 +2,9 @@
 //! `local_pow_specialize`): `sqr(x)` for 2, `sqrt(x)` for 0.5, `x` for 1,
 //! and for a float result `inv(x)`, `inv(sqrt(x))`, `inv(sqr(x))` for -1,
 //! -0.5, -2. The base is first cast to the result's dtype, so the value is
-//! the one `pow` computes.
+//! the one `pow` computes. `x ** 1` goes already in canonicalization
+//! (`local_pow_canonicalize`): the gradient of `x ** 2` is `2 * x ** 1`, and
+//! the gemm rewrite must see that term as `x`.
 
 use crate::dtype::DType;
 use crate::error::Result;
@@ -28,6 +30,15 @@ fn elemwise(fg: &mut FunctionGraph, op: ScalarOp, x: VarId) -> Result<VarId> {
 }
 
 pub fn pow_specialize(fg: &mut FunctionGraph) -> Result<bool> {
+    rewrite_pows(fg, false)
+}
+
+pub fn pow_canonicalize(fg: &mut FunctionGraph) -> Result<bool> {
+    rewrite_pows(fg, true)
+}
+
+/// Rewrites the constant powers; only `x ** 1` when `identity_only`.
+fn rewrite_pows(fg: &mut FunctionGraph, identity_only: bool) -> Result<bool> {
     let mut changed = false;
     for n in fg.toposort() {
         let node = &fg.nodes[n];
@@ -42,6 +53,9 @@ pub fn pow_specialize(fg: &mut FunctionGraph) -> Result<bool> {
         let Some(k) = constant_exponent(fg, y) else {
             continue;
         };
+        if identity_only && k != 1.0 {
+            continue;
+        }
         let out_ty = fg.vars[out].ty.clone();
         // The exponent must not widen the result beyond x's shape.
         if out_ty.broadcastable() != fg.vars[x].ty.broadcastable() {

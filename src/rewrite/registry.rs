@@ -114,6 +114,12 @@ pub const REWRITES: &[Rewrite] = &[
         run: fill::local_useless_fill,
     },
     Rewrite {
+        name: "local_pow_canonicalize",
+        tags: &["fast_run", "canonicalize"],
+        stage: Stage::Canonicalize,
+        run: pow_specialize::pow_canonicalize,
+    },
+    Rewrite {
         name: "local_useless_cast",
         tags: &["fast_run", "canonicalize", "useless"],
         stage: Stage::Canonicalize,

@@ -9,7 +9,9 @@
 //!   `non_sequences` compile to the same loop;
 //! - elementwise work on the rows of a sequence (with other operands
 //!   invariant) is computed on the whole sequence before the loop and enters
-//!   it as a new sequence (`acc + a * W.sum()` keeps only the `add` inside);
+//!   it as a new sequence (`acc + a * W.sum()` keeps only the `add` inside),
+//!   and so is the product of a row with an invariant matrix (`dot(x_t, U)`
+//!   becomes one `dot(x, U)` before the loop);
 //! - outputs nobody uses, and the inputs only they needed, are removed;
 //! - the loop is marked as running in place (it writes its states into its
 //!   own output buffers), which debugprint shows as `forall_inplace`.
@@ -357,6 +359,8 @@ fn pushout(fg: &mut FunctionGraph, info: &ScanInfo, plan: &mut Plan) -> Result<b
             let elementwise = matches!(node.op, Op::Elemwise(_));
             if elementwise && rows.len() == 1 && !classes.contains(&Class::Step) {
                 Class::Rows(*rows.iter().next().expect("one sequence"))
+            } else if let Some(s) = row_product(inner, n, &classes) {
+                Class::Rows(s)
             } else {
                 continue;
             }
@@ -409,6 +413,29 @@ fn pushout(fg: &mut FunctionGraph, info: &ScanInfo, plan: &mut Plan) -> Result<b
         }
         let node = &inner.nodes[n];
         let rows = class[node.outputs[0]] != Class::Invariant;
+        if rows && node.op == Op::Dot {
+            // dot(x_t, M) for every row at once is dot(X, M); dot(M, x_t)
+            // is dot(X, M.T).
+            let (a, b) = (node.inputs[0], node.inputs[1]);
+            let (oa, ob) = (
+                outer_var(fg, inner, a, &mut outer_of)?,
+                outer_var(fg, inner, b, &mut outer_of)?,
+            );
+            let ins = if class[a] == Class::Invariant {
+                let ds = DimShuffle::new(
+                    &fg.vars[oa].ty.broadcastable(),
+                    vec![Some(1), Some(0)],
+                    true,
+                )?;
+                let mt = fg.add_node(Op::DimShuffle(ds), vec![oa])?[0];
+                vec![ob, mt]
+            } else {
+                vec![oa, ob]
+            };
+            let out = fg.add_node(Op::Dot, ins)?[0];
+            outer_of.insert(node.outputs[0], out);
+            continue;
+        }
         let mut ins = Vec::with_capacity(node.inputs.len());
         for &i in &node.inputs {
             let o = outer_var(fg, inner, i, &mut outer_of)?;
@@ -452,6 +479,26 @@ fn pushout(fg: &mut FunctionGraph, info: &ScanInfo, plan: &mut Plan) -> Result<b
         }
     }
     Ok(true)
+}
+
+/// The sequence `s` when node `n` is a product of one row of it (a vector)
+/// and a loop-invariant matrix, in either order: the rows of one product of
+/// the whole sequence, computed before the loop (Theano's PushOutSeqScan
+/// does this for `dot(x_t, U)` of a recurrent layer).
+fn row_product(inner: &FunctionGraph, n: NodeId, classes: &[Class]) -> Option<usize> {
+    let node = &inner.nodes[n];
+    if node.op != Op::Dot || node.inputs.len() != 2 {
+        return None;
+    }
+    let ndim = |k: usize| inner.vars[node.inputs[k]].ty.ndim();
+    match (classes[0], classes[1]) {
+        (Class::Rows(s), Class::Invariant) | (Class::Invariant, Class::Rows(s))
+            if ndim(0) + ndim(1) == 3 && (ndim(0) == 1) == matches!(classes[0], Class::Rows(_)) =>
+        {
+            Some(s)
+        }
+        _ => None,
+    }
 }
 
 /// The outer variable standing for inner leaf or moved variable `v`.
