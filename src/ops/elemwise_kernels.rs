@@ -257,6 +257,34 @@ fn sgn<T: Prim>(x: T) -> T {
 
 /// `T -> T` ops on any real dtype; `is_bool` when `T` holds bools.
 pub fn unary<T: Prim>(op: ScalarOp, is_bool: bool, a: Src<T>, out: &mut [T]) -> Result<()> {
+    arch().dispatch(Unary {
+        op,
+        is_bool,
+        a,
+        out,
+    })
+}
+
+/// A [`unary`] call through `pulp`'s dispatch, so that its loops are
+/// vectorized for the widest instruction set the CPU has.
+struct Unary<'a, T> {
+    op: ScalarOp,
+    is_bool: bool,
+    a: Src<'a, T>,
+    out: &'a mut [T],
+}
+
+impl<T: Prim> pulp::WithSimd for Unary<'_, T> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Result<()> {
+        unary_loops(self.op, self.is_bool, self.a, self.out)
+    }
+}
+
+#[inline(always)]
+fn unary_loops<T: Prim>(op: ScalarOp, is_bool: bool, a: Src<T>, out: &mut [T]) -> Result<()> {
     use ScalarOp::*;
     match op {
         Neg => map1(a, out, T::neg),
@@ -288,6 +316,41 @@ pub fn predicate<T: Prim>(op: ScalarOp, a: Src<T>, out: &mut [u8]) -> Result<()>
 
 /// `(T, T) -> T` ops; `is_bool` when `T` holds bools (`add` is `or` there).
 pub fn binary<T: Prim>(
+    op: ScalarOp,
+    is_bool: bool,
+    a: Src<T>,
+    b: Src<T>,
+    out: &mut [T],
+) -> Result<()> {
+    arch().dispatch(Binary {
+        op,
+        is_bool,
+        a,
+        b,
+        out,
+    })
+}
+
+/// A [`binary`] call through `pulp`'s dispatch (see [`Unary`]).
+struct Binary<'a, T> {
+    op: ScalarOp,
+    is_bool: bool,
+    a: Src<'a, T>,
+    b: Src<'a, T>,
+    out: &'a mut [T],
+}
+
+impl<T: Prim> pulp::WithSimd for Binary<'_, T> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Result<()> {
+        binary_loops(self.op, self.is_bool, self.a, self.b, self.out)
+    }
+}
+
+#[inline(always)]
+fn binary_loops<T: Prim>(
     op: ScalarOp,
     is_bool: bool,
     a: Src<T>,
