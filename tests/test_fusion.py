@@ -172,6 +172,22 @@ def test_fused_nodes_split_large_outputs_across_threads(rng):
     np.testing.assert_array_equal(f(v.T), g(v.T))
 
 
+@pytest.mark.parametrize("shape", [(100, 512), (7, 1200), (3, 5)])
+def test_transcendental_programs_split_from_fewer_elements_with_the_same_values(shape, rng):
+    # An LSTM gate's 100x512 is split over threads because sigmoid and tanh
+    # cost several additions each; strided slices as in the gate's inputs.
+    z = T.fmatrix("z")
+    n = shape[1]
+    gate = T.nnet.sigmoid(z[:, :n]) * T.tanh(z[:, n:]) + z[:, :n] * 0.5
+    f = th.function([z], gate)
+    g = th.function([z], gate, mode="FAST_COMPILE")
+    assert len(composites(f)) == 1
+    v = rng.uniform(-3, 3, size=(shape[0], 2 * n)).astype("float32")
+    np.testing.assert_array_equal(f(v), g(v))
+    a, b = v[:, :n].astype("float64"), v[:, n:].astype("float64")
+    np.testing.assert_allclose(f(v), 1 / (1 + np.exp(-a)) * np.tanh(b) + a * 0.5, rtol=1e-5, atol=1e-6)
+
+
 def test_fused_graphs_with_empty_inputs_give_empty_outputs():
     x = T.fmatrix("x")
     f = th.function([x], T.exp(x) * 2 + 1)

@@ -642,8 +642,26 @@ fn chunk_len(n: usize) -> usize {
     n.div_ceil(parts).div_ceil(BLOCK) * BLOCK
 }
 
-fn parallel(n: usize) -> bool {
-    n >= PARALLEL_MIN && rayon::current_num_threads() > 1
+/// Whether `n` elements of work costing `cost` each are split over threads.
+fn parallel(n: usize, cost: usize) -> bool {
+    n.saturating_mul(cost) >= PARALLEL_MIN && rayon::current_num_threads() > 1
+}
+
+/// The cost of one element of `op` relative to an addition: a float
+/// function (exp, tanh, sigmoid...) costs about eight, so programs of them
+/// split over threads from far fewer elements (an LSTM gate's 100×512).
+fn op_cost(op: ScalarOp) -> usize {
+    match op.kind() {
+        Kind::FloatUnary | Kind::FloatBinary => 8,
+        _ => 1,
+    }
+}
+
+impl Program {
+    /// The cost of one element of the whole program (see [`op_cost`]).
+    fn cost(&self) -> usize {
+        self.steps.iter().map(|s| op_cost(s.op)).sum::<usize>().max(1)
+    }
 }
 
 fn check_program_inputs(prog: &Program, inputs: &[&Tensor]) -> Result<()> {
@@ -730,7 +748,7 @@ pub fn run_program(prog: &Program, inputs: &[&Tensor]) -> Result<Tensor> {
     };
     let size = prog.out_dtype().itemsize();
     Tensor::filled(prog.out_dtype(), &shape, |bytes| {
-        if parallel(n) {
+        if parallel(n, prog.cost()) {
             let chunk = chunk_len(n);
             bytes
                 .par_chunks_mut(chunk * size)
@@ -841,7 +859,7 @@ pub fn run_program_over_input(
     };
     let size = prog.out_dtype().itemsize();
     let bytes = dest.bytes_mut()?;
-    if parallel(n) {
+    if parallel(n, prog.cost()) {
         let chunk = chunk_len(n);
         bytes
             .par_chunks_mut(chunk * size)
@@ -940,7 +958,7 @@ pub fn run_program_into(prog: &Program, inputs: &[&Tensor], out: &mut Tensor) ->
     }
     let shape = out_shape(inputs)?;
     let n: usize = shape.iter().product();
-    if shape[..] != out.shape[..] || n == 0 || parallel(n) {
+    if shape[..] != out.shape[..] || n == 0 || parallel(n, prog.cost()) {
         return Ok(false);
     }
     let mut srcs: SmallVec<[InSrc<'_>; 4]> = SmallVec::new();
@@ -1020,7 +1038,7 @@ fn run_direct(
     let m = inputs.len().min(3);
     let size = out_dtype.itemsize();
     Tensor::filled(out_dtype, shape, |bytes| {
-        if parallel(n) {
+        if parallel(n, op_cost(op)) {
             let chunk = chunk_len(n);
             bytes
                 .par_chunks_mut(chunk * size)
