@@ -660,7 +660,11 @@ fn op_cost(op: ScalarOp) -> usize {
 impl Program {
     /// The cost of one element of the whole program (see [`op_cost`]).
     fn cost(&self) -> usize {
-        self.steps.iter().map(|s| op_cost(s.op)).sum::<usize>().max(1)
+        self.steps
+            .iter()
+            .map(|s| op_cost(s.op))
+            .sum::<usize>()
+            .max(1)
     }
 }
 
