@@ -642,14 +642,18 @@ fn chunk_len(n: usize) -> usize {
     n.div_ceil(parts).div_ceil(BLOCK) * BLOCK
 }
 
-/// Whether `n` elements of work costing `cost` each are split over threads.
+/// Whether `n` elements of work costing `cost` each are split over threads:
+/// from `PARALLEL_MIN` elements, or from four times that in weighted work
+/// (waking the other threads costs tens of microseconds on a busy machine:
+/// the MLP's `tanh` of 20×500 runs faster on one core).
 fn parallel(n: usize, cost: usize) -> bool {
-    n.saturating_mul(cost) >= PARALLEL_MIN && rayon::current_num_threads() > 1
+    (n >= PARALLEL_MIN || n.saturating_mul(cost) >= 4 * PARALLEL_MIN)
+        && rayon::current_num_threads() > 1
 }
 
 /// The cost of one element of `op` relative to an addition: a float
 /// function (exp, tanh, sigmoid...) costs about eight, so programs of them
-/// split over threads from far fewer elements (an LSTM gate's 100×512).
+/// split over threads from fewer elements (an LSTM gate's 100×512).
 fn op_cost(op: ScalarOp) -> usize {
     match op.kind() {
         Kind::FloatUnary | Kind::FloatBinary => 8,
