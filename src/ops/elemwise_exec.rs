@@ -57,49 +57,7 @@ impl<'a> Raw<'a> {
 
 macro_rules! with_real {
     ($d:expr, $op:expr, $T:ident => $body:expr) => {
-        match $d {
-            DType::Bool | DType::UInt8 => {
-                type $T = u8;
-                $body
-            }
-            DType::Int8 => {
-                type $T = i8;
-                $body
-            }
-            DType::Int16 => {
-                type $T = i16;
-                $body
-            }
-            DType::Int32 => {
-                type $T = i32;
-                $body
-            }
-            DType::Int64 => {
-                type $T = i64;
-                $body
-            }
-            DType::UInt16 => {
-                type $T = u16;
-                $body
-            }
-            DType::UInt32 => {
-                type $T = u32;
-                $body
-            }
-            DType::UInt64 => {
-                type $T = u64;
-                $body
-            }
-            DType::Float32 => {
-                type $T = f32;
-                $body
-            }
-            DType::Float64 => {
-                type $T = f64;
-                $body
-            }
-            other => return Err(unsupported($op, other)),
-        }
+        $crate::with_real_dtype!($d, $T => $body, other => return Err(unsupported($op, other)))
     };
 }
 

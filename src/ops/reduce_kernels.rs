@@ -627,51 +627,9 @@ pub fn fold_ranges<F: Fold>(
 /// Runs `$body` with `$T` the element type the kernels read for `$dtype`
 /// (bool as u8); float16 and complex are refused by [`supported`] first.
 macro_rules! with_num {
-    ($dtype:expr, $T:ident => $body:expr) => {{
-        match $dtype {
-            DType::Bool | DType::UInt8 => {
-                type $T = u8;
-                $body
-            }
-            DType::Int8 => {
-                type $T = i8;
-                $body
-            }
-            DType::Int16 => {
-                type $T = i16;
-                $body
-            }
-            DType::Int32 => {
-                type $T = i32;
-                $body
-            }
-            DType::Int64 => {
-                type $T = i64;
-                $body
-            }
-            DType::UInt16 => {
-                type $T = u16;
-                $body
-            }
-            DType::UInt32 => {
-                type $T = u32;
-                $body
-            }
-            DType::UInt64 => {
-                type $T = u64;
-                $body
-            }
-            DType::Float32 => {
-                type $T = f32;
-                $body
-            }
-            DType::Float64 => {
-                type $T = f64;
-                $body
-            }
-            _ => return Ok(None),
-        }
-    }};
+    ($dtype:expr, $T:ident => $body:expr) => {
+        $crate::with_real_dtype!($dtype, $T => $body, _ => return Ok(None))
+    };
 }
 
 /// Where a reduction's values come from.

@@ -309,6 +309,59 @@ macro_rules! with_dtype {
     }};
 }
 
+/// Runs `$body` with `$T` bound to the Rust type of a real dtype the
+/// kernels compute in (bool as `u8`); any other dtype (float16, complex)
+/// matches `$other` and gives `$fallback`.
+#[macro_export]
+macro_rules! with_real_dtype {
+    ($dtype:expr, $T:ident => $body:expr, $other:pat => $fallback:expr) => {{
+        use $crate::dtype::DType as __D;
+        match $dtype {
+            __D::Bool | __D::UInt8 => {
+                type $T = u8;
+                $body
+            }
+            __D::Int8 => {
+                type $T = i8;
+                $body
+            }
+            __D::Int16 => {
+                type $T = i16;
+                $body
+            }
+            __D::Int32 => {
+                type $T = i32;
+                $body
+            }
+            __D::Int64 => {
+                type $T = i64;
+                $body
+            }
+            __D::UInt16 => {
+                type $T = u16;
+                $body
+            }
+            __D::UInt32 => {
+                type $T = u32;
+                $body
+            }
+            __D::UInt64 => {
+                type $T = u64;
+                $body
+            }
+            __D::Float32 => {
+                type $T = f32;
+                $body
+            }
+            __D::Float64 => {
+                type $T = f64;
+                $body
+            }
+            $other => $fallback,
+        }
+    }};
+}
+
 /// Converts one value between element types with NumPy's `astype` rules
 /// (float to int truncates toward zero; to bool is "non-zero").
 pub fn convert<A: Prim, B: Prim>(a: A, to_bool: bool) -> B {
