@@ -252,61 +252,20 @@ impl Prim for f16 {
 /// (bool is stored and computed as `u8` 0/1). Complex dtypes are an error.
 #[macro_export]
 macro_rules! with_dtype {
-    ($dtype:expr, $T:ident => $body:expr) => {{
-        use $crate::dtype::DType as __D;
-        match $dtype {
-            __D::Bool | __D::UInt8 => {
-                type $T = u8;
-                $body
-            }
-            __D::Int8 => {
-                type $T = i8;
-                $body
-            }
-            __D::Int16 => {
-                type $T = i16;
-                $body
-            }
-            __D::Int32 => {
-                type $T = i32;
-                $body
-            }
-            __D::Int64 => {
-                type $T = i64;
-                $body
-            }
-            __D::UInt16 => {
-                type $T = u16;
-                $body
-            }
-            __D::UInt32 => {
-                type $T = u32;
-                $body
-            }
-            __D::UInt64 => {
-                type $T = u64;
-                $body
-            }
-            __D::Float16 => {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        $crate::with_real_dtype!($dtype, $T => $body, other => match other {
+            $crate::dtype::DType::Float16 => {
                 type $T = half::f16;
                 $body
             }
-            __D::Float32 => {
-                type $T = f32;
-                $body
-            }
-            __D::Float64 => {
-                type $T = f64;
-                $body
-            }
-            __D::Complex64 | __D::Complex128 => {
+            _ => {
                 return Err($crate::error::Error::NotImplemented(format!(
                     "complex dtype {} is not supported by this operation",
-                    $dtype
+                    other
                 )));
             }
-        }
-    }};
+        })
+    };
 }
 
 /// Runs `$body` with `$T` bound to the Rust type of a real dtype the
