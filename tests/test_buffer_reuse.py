@@ -85,3 +85,34 @@ def test_an_update_computes_over_the_value_it_replaced_only_when_nobody_holds_it
         for k, v in enumerate(seen):
             np.testing.assert_array_equal(v, np.full(3, k + 1.0))
         np.testing.assert_array_equal(c.get_value(), np.full(3, 5.0))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_functions_write_over_their_old_output_in_a_scan_loop_and_match_numpy(rng, dtype):
+    # tanh, exp and sigmoid nodes of the inner function write each step over
+    # the buffer they filled two steps before; every row keeps its own value.
+    h0 = T.vector("h0", dtype=dtype)
+    xs = T.matrix("xs", dtype=dtype)
+    tenth = np.asarray(0.1, dtype=dtype)
+    hs, _ = th.scan(lambda x_t, h: T.tanh(T.exp(x_t * tenth) * h) + T.nnet.sigmoid(h),
+                    sequences=xs, outputs_info=h0)
+    f = th.function([xs, h0], hs)
+    xv = rng.uniform(-1, 1, size=(9, 6)).astype(dtype)
+    hv = rng.uniform(-1, 1, size=6).astype(dtype)
+    got = f(xv, hv)
+    h, rows = hv.astype("float64"), []
+    for x_t in xv.astype("float64"):
+        h = np.tanh(np.exp(x_t * 0.1) * h) + 1 / (1 + np.exp(-h))
+        rows.append(h)
+    np.testing.assert_allclose(got, np.array(rows), rtol=1e-5 if dtype == "float32" else 1e-12)
+
+
+def test_a_unary_float_function_writes_over_its_old_output_when_gc_is_off(rng):
+    x = T.dvector("x")
+    with th.change_flags(allow_gc=False):
+        f = th.function([x], [T.tanh(x) * 2, T.exp(x)])
+        inputs = [rng.uniform(-2, 2, size=300) for _ in range(3)]
+        results = [f(v) for v in inputs]
+    for v, (t, e) in zip(inputs, results):
+        np.testing.assert_allclose(t, np.tanh(v) * 2, rtol=1e-12)
+        np.testing.assert_allclose(e, np.exp(v), rtol=1e-12)

@@ -8,6 +8,7 @@ use crate::memory::{
 };
 use crate::ops::gemv::small_gemv;
 use crate::ops::scalar::{Prim, cast_tensor, read_all};
+use crate::ops::simd::SimdFloat;
 use crate::types::{TensorType, Type};
 use crate::with_dtype;
 
@@ -130,14 +131,11 @@ pub(crate) fn mat_view<T: GemmFloat>(
     as_row: bool,
 ) -> Option<MatRef<'_, T>> {
     let (data, strides, offset) = t.elements::<T>().ok()?;
-    let st: Vec<usize> = strides
-        .iter()
-        .map(|&s| usize::try_from(s).ok())
-        .collect::<Option<_>>()?;
+    let stride = |i: usize| usize::try_from(strides[i]).ok();
     let (rs, cs) = match (t.ndim(), as_row) {
-        (1, true) => (cols * st[0].max(1), st[0]),
-        (1, false) => (st[0], 1),
-        _ => (st[0], st[1]),
+        (1, true) => (cols * stride(0)?.max(1), stride(0)?),
+        (1, false) => (stride(0)?, 1),
+        _ => (stride(0)?, stride(1)?),
     };
     Some(MatRef {
         data,
@@ -156,7 +154,7 @@ pub(crate) fn mat_view<T: GemmFloat>(
 ///
 /// With `addend` (and `dst_scale`), `dst` is first set to it, block by block
 /// inside the product (`gemm_update_into`); a vector addend is one column.
-pub(crate) fn strided_gemm<T: GemmFloat + num_traits::Float>(
+pub(crate) fn strided_gemm<T: SimdFloat>(
     (m, n, k): (usize, usize, usize),
     a: &Tensor,
     b: &Tensor,

@@ -567,6 +567,16 @@ impl Elemwise {
         }
         elemwise_exec::run_elemwise(self.scalar_op, inputs, out_dtype)
     }
+
+    /// [`crate::ops::Op::perform_into`]: the result written over `out`, an
+    /// old output of this node, when the kernel can read the inputs as they
+    /// are (`Ok(false)`, nothing written, otherwise; `perform` then runs).
+    pub fn perform_into(&self, inputs: &[&Tensor], out: &mut Tensor) -> Result<bool> {
+        if inputs.len() != self.scalar_op.arity() {
+            return Ok(false);
+        }
+        elemwise_exec::run_elemwise_into(self.scalar_op, inputs, out)
+    }
 }
 
 #[cfg(test)]

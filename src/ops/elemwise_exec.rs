@@ -941,8 +941,15 @@ pub fn run_program_into(prog: &Program, inputs: &[&Tensor], out: &mut Tensor) ->
     Ok(true)
 }
 
-/// One `Elemwise{op}` on values, with output dtype `out_dtype`.
-pub fn run_elemwise(op: ScalarOp, inputs: &[&Tensor], out_dtype: DType) -> Result<Tensor> {
+/// The dtype an `Elemwise{op}` computes in, and the result's shape, when its
+/// kernel can read `inputs` as they are: no cast, each input contiguous
+/// with the result's shape or one element. `None` otherwise (the program
+/// path gathers and casts).
+fn direct_case(
+    op: ScalarOp,
+    inputs: &[&Tensor],
+    out_dtype: DType,
+) -> Result<Option<(DType, crate::memory::Shape)>> {
     let mut all = [DType::Bool; 3];
     for (d, t) in all.iter_mut().zip(inputs) {
         *d = t.dtype;
@@ -960,67 +967,94 @@ pub fn run_elemwise(op: ScalarOp, inputs: &[&Tensor], out_dtype: DType) -> Resul
                 compute
             }
         });
-    if no_cast && inputs.iter().all(|t| aligned(t)) {
-        let shape = out_shape(inputs)?;
-        if inputs
-            .iter()
-            .all(|t| t.size() == 1 || (t.shape == shape && t.is_c_contiguous()))
-        {
-            // (run_kernel refuses the dtypes it has no loop for)
-            return run_direct(op, compute, inputs, &shape, out_dtype);
-        }
+    if !no_cast || !inputs.iter().all(|t| aligned(t)) {
+        return Ok(None);
     }
-    let mut b = Builder::new(dtypes);
+    let shape = out_shape(inputs)?;
+    let direct = inputs
+        .iter()
+        .all(|t| t.size() == 1 || (t.shape == shape && t.is_c_contiguous()));
+    Ok(direct.then_some((compute, shape)))
+}
+
+/// One `Elemwise{op}` on values, with output dtype `out_dtype`.
+pub fn run_elemwise(op: ScalarOp, inputs: &[&Tensor], out_dtype: DType) -> Result<Tensor> {
+    if let Some((compute, shape)) = direct_case(op, inputs, out_dtype)? {
+        let n: usize = shape.iter().product();
+        if n == 0 {
+            return Tensor::empty(out_dtype, &shape);
+        }
+        // (run_kernel refuses the dtypes it has no loop for)
+        return Tensor::filled(out_dtype, &shape, |bytes| {
+            run_direct(op, compute, inputs, n, bytes)
+        });
+    }
+    let dtypes: SmallVec<[DType; 3]> = inputs.iter().map(|t| t.dtype).collect();
+    let mut b = Builder::new(&dtypes);
     let mut args: SmallVec<[Val; 3]> = SmallVec::new();
     args.extend((0..inputs.len()).map(|i| b.input(i)));
     let r = b.apply(op, &args, out_dtype)?;
     run_program(&b.finish(r), inputs)
 }
 
-/// The no-cast, contiguous case: one loop over whole arrays (per thread chunk).
+/// [`run_elemwise`] written over `out` (an old output of the node, see
+/// [`crate::ops::Op::perform_into`]) in the direct case, when `out` has the
+/// result's dtype and shape and rtensor holds it alone; `Ok(false)`, with
+/// nothing written, otherwise.
+pub fn run_elemwise_into(op: ScalarOp, inputs: &[&Tensor], out: &mut Tensor) -> Result<bool> {
+    if !out.is_writable() {
+        return Ok(false);
+    }
+    let Some((compute, shape)) = direct_case(op, inputs, out.dtype)? else {
+        return Ok(false);
+    };
+    let n: usize = shape.iter().product();
+    if shape[..] != out.shape[..] || n == 0 {
+        return Ok(false);
+    }
+    run_direct(op, compute, inputs, n, out.bytes_mut()?)?;
+    Ok(true)
+}
+
+/// The direct case: one loop over whole arrays (per thread chunk) into the
+/// `n` elements of `bytes`.
 fn run_direct(
     op: ScalarOp,
     compute: DType,
     inputs: &[&Tensor],
-    shape: &[usize],
-    out_dtype: DType,
-) -> Result<Tensor> {
-    let n: usize = shape.iter().product();
-    if n == 0 {
-        return Tensor::empty(out_dtype, shape);
-    }
+    n: usize,
+    bytes: &mut [u8],
+) -> Result<()> {
     let mut args = [Raw::Scalar(&[]); 3];
     let mut sizes = [0usize; 3];
     for (k, t) in inputs.iter().enumerate().take(3) {
         let size = t.dtype.itemsize();
-        let bytes = &t.storage_bytes()[t.offset..t.offset + t.nbytes()];
+        let b = &t.storage_bytes()[t.offset..t.offset + t.nbytes()];
         args[k] = if t.size() == 1 {
-            Raw::Scalar(bytes)
+            Raw::Scalar(b)
         } else {
-            Raw::Slice(bytes)
+            Raw::Slice(b)
         };
         sizes[k] = size;
     }
     let m = inputs.len().min(3);
-    let size = out_dtype.itemsize();
-    Tensor::filled(out_dtype, shape, |bytes| {
-        if parallel(n, op_cost(op)) {
-            let chunk = chunk_len(n);
-            bytes
-                .par_chunks_mut(chunk * size)
-                .enumerate()
-                .try_for_each(|(c, o)| {
-                    let len = o.len() / size;
-                    let mut part = args;
-                    for (p, s) in part.iter_mut().zip(sizes).take(m) {
-                        *p = p.range(c * chunk, len, s);
-                    }
-                    run_kernel(op, compute, &part[..m], o)
-                })
-        } else {
-            run_kernel(op, compute, &args[..m], bytes)
-        }
-    })
+    if parallel(n, op_cost(op)) {
+        let chunk = chunk_len(n);
+        let size = bytes.len() / n;
+        bytes
+            .par_chunks_mut(chunk * size)
+            .enumerate()
+            .try_for_each(|(c, o)| {
+                let len = o.len() / size;
+                let mut part = args;
+                for (p, s) in part.iter_mut().zip(sizes).take(m) {
+                    *p = p.range(c * chunk, len, s);
+                }
+                run_kernel(op, compute, &part[..m], o)
+            })
+    } else {
+        run_kernel(op, compute, &args[..m], bytes)
+    }
 }
 
 #[cfg(test)]

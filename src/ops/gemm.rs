@@ -22,10 +22,11 @@ use crate::build;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::graph::VarRef;
-use crate::memory::{GemmFloat, Tensor};
+use crate::memory::{GemmFloat, Shape, Tensor};
 use crate::ops::blas::strided_gemm;
 use crate::ops::grad::Grad;
 use crate::ops::scalar::{Prim, cast_tensor, read_all};
+use crate::ops::simd::SimdFloat;
 use crate::types::{TensorType, Type};
 
 /// `b·z + a·dot(x, y)`; inputs `(z, a, x, y, b)`.
@@ -125,10 +126,11 @@ fn scale_value<T: GemmFloat + Prim>(name: &str, t: &Tensor, dtype: DType) -> Res
     Ok(read_all::<T>(&cast_tensor(t, dtype)?)?[0])
 }
 
-/// `z` seen with the product's shape: axes of length 1 broadcast (stride 0).
-fn broadcast_to(name: &str, label: &str, z: &Tensor, shape: &[usize]) -> Result<Tensor> {
+/// `z` seen with the product's shape: axes of length 1 broadcast (stride 0);
+/// `None` when `z` has that shape already.
+fn broadcast_to(name: &str, label: &str, z: &Tensor, shape: &[usize]) -> Result<Option<Tensor>> {
     if z.shape[..] == *shape {
-        return Ok(z.clone());
+        return Ok(None);
     }
     if z.ndim() != shape.len() || z.shape.iter().zip(shape).any(|(&a, &b)| a != b && a != 1) {
         return Err(Error::Value(format!(
@@ -142,7 +144,7 @@ fn broadcast_to(name: &str, label: &str, z: &Tensor, shape: &[usize]) -> Result<
         .zip(z.shape.iter().zip(shape))
         .map(|(&s, (&a, &b))| if a == b { s } else { 0 })
         .collect();
-    z.view(shape.into(), strides, z.offset)
+    z.view(shape.into(), strides, z.offset).map(Some)
 }
 
 /// The shared kernel: `out = b·z + a·(lhs·rhs)` with `lhs` `m`×`k` and `rhs`
@@ -160,9 +162,21 @@ fn update_into(
     out: &mut Tensor,
 ) -> Result<()> {
     let dtype = out.dtype;
-    let (lhs, rhs) = (cast_tensor(lhs, dtype)?, cast_tensor(rhs, dtype)?);
+    let (lhs_cast, rhs_cast);
+    let lhs = if lhs.dtype == dtype {
+        lhs
+    } else {
+        lhs_cast = cast_tensor(lhs, dtype)?;
+        &lhs_cast
+    };
+    let rhs = if rhs.dtype == dtype {
+        rhs
+    } else {
+        rhs_cast = cast_tensor(rhs, dtype)?;
+        &rhs_cast
+    };
     #[allow(clippy::too_many_arguments)]
-    fn run<T: GemmFloat + Prim + num_traits::Float>(
+    fn run<T: SimdFloat + Prim>(
         name: &str,
         z: Option<&Tensor>,
         a: &Tensor,
@@ -176,27 +190,33 @@ fn update_into(
         let alpha = scale_value::<T>(name, a, dtype)?;
         let beta = scale_value::<T>(name, b, dtype)?;
         let dst_scale = (beta != T::ZERO).then_some(beta);
+        let z_cast;
         let z = match (z, dst_scale) {
-            (Some(z), Some(_)) => Some(cast_tensor(z, dtype)?),
+            (Some(z), Some(_)) if z.dtype == dtype => Some(z),
+            (Some(z), Some(_)) => {
+                z_cast = cast_tensor(z, dtype)?;
+                Some(&z_cast)
+            }
             _ => None,
         };
         let dst = out.data_mut::<T>()?;
-        strided_gemm::<T>((m, n, k), lhs, rhs, dst, dst_scale, alpha, z.as_ref())
+        strided_gemm::<T>((m, n, k), lhs, rhs, dst, dst_scale, alpha, z)
     }
     match dtype {
-        DType::Float32 => run::<f32>(name, z, a, &lhs, &rhs, b, (m, n, k), out),
-        DType::Float64 => run::<f64>(name, z, a, &lhs, &rhs, b, (m, n, k), out),
+        DType::Float32 => run::<f32>(name, z, a, lhs, rhs, b, (m, n, k), out),
+        DType::Float64 => run::<f64>(name, z, a, lhs, rhs, b, (m, n, k), out),
         d => Err(Error::Runtime(format!(
             "internal error: {name} into a {d} buffer"
         ))),
     }
 }
 
-/// Sizes and the broadcast `z` of a product `lhs (m×k) · rhs (k×n or k)`.
+/// Sizes and the broadcast `z` (`None`: `z` as it is) of a product
+/// `lhs (m×k) · rhs (k×n or k)`.
 struct Plan {
     dims: (usize, usize, usize),
-    shape: Vec<usize>,
-    z: Tensor,
+    shape: Shape,
+    z: Option<Tensor>,
 }
 
 fn plan(name: &str, labels: [&str; 3], z: &Tensor, lhs: &Tensor, rhs: &Tensor) -> Result<Plan> {
@@ -206,7 +226,7 @@ fn plan(name: &str, labels: [&str; 3], z: &Tensor, lhs: &Tensor, rhs: &Tensor) -
 }
 
 /// `(m, n, k)` and the result's shape of `lhs (m×k) · rhs (k×n or k)`.
-type ProductDims = ((usize, usize, usize), Vec<usize>);
+type ProductDims = ((usize, usize, usize), Shape);
 
 fn product_dims(name: &str, labels: [&str; 3], lhs: &Tensor, rhs: &Tensor) -> Result<ProductDims> {
     let (m, k) = (lhs.shape[0], lhs.shape[1]);
@@ -221,7 +241,11 @@ fn product_dims(name: &str, labels: [&str; 3], lhs: &Tensor, rhs: &Tensor) -> Re
             &rhs.shape[..]
         )));
     }
-    let shape = if rhs.ndim() == 2 { vec![m, n] } else { vec![m] };
+    let shape = if rhs.ndim() == 2 {
+        Shape::from_slice(&[m, n])
+    } else {
+        Shape::from_slice(&[m])
+    };
     Ok(((m, n, k), shape))
 }
 
@@ -257,7 +281,7 @@ fn perform(name: &str, labels: [&str; 3], inputs: &[&Tensor], dtype: DType) -> R
     let mut out = Tensor::empty(dtype, &p.shape)?;
     update_into(
         name,
-        Some(&p.z),
+        Some(p.z.as_ref().unwrap_or(inputs[0])),
         inputs[1],
         inputs[2],
         inputs[3],
@@ -284,7 +308,7 @@ fn perform_into(
     }
     update_into(
         name,
-        Some(&p.z),
+        Some(p.z.as_ref().unwrap_or(inputs[0])),
         inputs[1],
         inputs[2],
         inputs[3],

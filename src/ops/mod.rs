@@ -14,7 +14,6 @@ pub mod conv;
 pub mod elemwise;
 pub mod elemwise_exec;
 pub mod elemwise_grad;
-mod elemwise_into;
 pub mod elemwise_kernels;
 pub mod external;
 pub mod eye;
@@ -38,6 +37,7 @@ pub mod repeat;
 pub mod scalar;
 pub mod scalar_math;
 pub mod shape;
+pub(crate) mod simd;
 pub mod structure_grad;
 pub mod subtensor;
 
