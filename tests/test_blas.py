@@ -212,6 +212,32 @@ def test_a_broadcastable_row_addend_is_left_to_the_elementwise_add(dtype):
     close(slow(a, b, c), a @ b + c, dtype)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_with_two_products_the_bias_row_becomes_the_second_gemms_z(dtype):
+    # dot(x, W) + dot(h, U) + b: the first product's addend is the rest of the
+    # sum, itself a product plus a broadcast row; the row joins that product
+    # as its z (copied into the output inside the product), with no add left.
+    x, h = T.matrix("x", dtype=dtype), T.matrix("h", dtype=dtype)
+    W, U = T.matrix("W", dtype=dtype), T.matrix("U", dtype=dtype)
+    b = T.vector("b", dtype=dtype)
+    out = T.dot(x, W) + T.dot(h, U) + b
+    fast, slow = both_modes([x, h, W, U, b], out)
+    before = ops_of(slow)
+    after = ops_of(fast)
+    assert before.count("dot") == 2 and "Elemwise{add,no_inplace}" in before
+    assert after.count("Gemm{no_inplace}") + after.count("Gemm{inplace}") == 2
+    assert "dot" not in after and not any(o.startswith("Elemwise") for o in after)
+    text = th.printing.debugprint(fast, file="str")
+    inner = text.split("Gemm{no_inplace}", 1)[1]
+    assert "DimShuffle{x,0}" in inner.split("TensorConstant", 1)[0]
+    rng = np.random.default_rng(21)
+    args = [rand(rng, s, dtype) for s in [(7, 5), (7, 4), (5, 6), (4, 6), (6,)]]
+    expected = args[0] @ args[2] + args[1] @ args[3] + args[4]
+    close(fast(*args), expected, dtype)
+    close(slow(*args), expected, dtype)
+    close(fast(*args), slow(*args), dtype)
+
+
 @pytest.mark.parametrize("z_shape", [(1, 3), (5, 1), (1, 1)])
 def test_gemm_by_hand_broadcasts_a_z_of_length_one_axes(z_shape):
     x, y = T.dmatrix("x"), T.dmatrix("y")

@@ -289,9 +289,20 @@ fn rewrite_sum(
         return Ok(false);
     };
     // The addend: a term of the sum's own type (as in Theano, a broadcast
-    // row such as a bias is left to the elementwise add), preferably not
-    // itself a product.
-    let full = |t: &Term| fg.vars[t.var].ty == out_ty;
+    // row such as a bias is left to the elementwise add, where the stability
+    // rewrites look for it), preferably not itself a product. A sum that is
+    // the addend of another product already (`dot(x, W) + dot(h, U) + b`,
+    // after the first Gemm) takes a broadcast row too: the Gemm copies it
+    // into its output block by block, and no separate pass adds it.
+    let feeds_product = clients.get(&root).is_some_and(|c| {
+        !c.is_empty()
+            && c.iter()
+                .all(|&(n, k)| k == 0 && matches!(fg.nodes[n].op, Op::Gemm(_) | Op::Gemv(_)))
+    });
+    let full = |t: &Term| {
+        let ty = &fg.vars[t.var].ty;
+        *ty == out_ty || (feeds_product && ty.ndim() == ndim && ty.dtype() == dtype)
+    };
     let candidates: Vec<usize> = (0..terms.len())
         .filter(|&j| j != i && full(&terms[j]))
         .collect();
