@@ -110,6 +110,33 @@ impl SharedContainer {
         self.replace(value);
     }
 
+    /// Runs `write` over `value`, a handle on the current value, with the
+    /// container's own handle lent to it for the while: when nobody else
+    /// holds the buffer, `write` finds it writable and may change it in
+    /// place (`Ok(true)`), and the container then holds what it wrote.
+    /// Readers wait on the lock meanwhile, so nobody sees a half-written
+    /// value. `write` must check its operands before it writes: on an error
+    /// (or `Ok(false)`), the container keeps `value`, which it must not
+    /// have changed. A `value` that is no longer the current one (another
+    /// thread stored a new value since) is written over as any other.
+    pub fn write_over(
+        &self,
+        value: &mut Tensor,
+        write: impl FnOnce(&mut Tensor) -> Result<bool>,
+    ) -> Result<bool> {
+        let mut current = self.value.write().unwrap_or_else(|e| e.into_inner());
+        if !current.is_same_view(value) {
+            drop(current);
+            return write(value);
+        }
+        let empty = vec![0; value.ndim()];
+        let lent = std::mem::replace(&mut *current, Tensor::empty(value.dtype, &empty)?);
+        drop(lent);
+        let result = write(value);
+        *current = value.clone();
+        result
+    }
+
     /// Replaces the value and hands back the old one.
     pub fn replace(&self, value: Tensor) -> Tensor {
         std::mem::replace(

@@ -540,6 +540,15 @@ impl Tensor {
         Arc::ptr_eq(&self.storage, &other.storage)
     }
 
+    /// Whether both are the same view: the same storage, dtype and layout.
+    pub fn is_same_view(&self, other: &Tensor) -> bool {
+        self.shares_storage(other)
+            && self.dtype == other.dtype
+            && self.offset == other.offset
+            && self.shape == other.shape
+            && self.strides == other.strides
+    }
+
     /// The address range `[lo, hi)` of the bytes this layout reaches.
     pub fn address_span(&self) -> (usize, usize) {
         let base = self.data_ptr() as usize;

@@ -40,6 +40,9 @@ struct Destroy {
     /// kept when intermediates are not freed): dead by then, emptied first
     /// so that they do not keep the storage shared.
     dead_aliases: SmallVec<[usize; 2]>,
+    /// The shared variable whose value is written over (the update in
+    /// place, scheduled last): the container lends it for the write.
+    shared: Option<Arc<SharedContainer>>,
 }
 
 static INPLACE_WRITES: AtomicU64 = AtomicU64::new(0);
@@ -85,12 +88,7 @@ fn memoized(fg: &FunctionGraph, n: NodeId) -> bool {
 /// The same value as last time: the same storage, layout and dtype, in
 /// memory rtensor owns.
 fn same_value(a: &Tensor, b: &Tensor) -> bool {
-    a.shares_storage(b)
-        && a.storage().is_host_owned()
-        && a.dtype == b.dtype
-        && a.offset == b.offset
-        && a.shape == b.shape
-        && a.strides == b.strides
+    a.is_same_view(b) && a.storage().is_host_owned()
 }
 
 /// A linked program.
@@ -265,8 +263,15 @@ impl Program {
                 continue;
             };
             let slot = thunks[t].inputs[i];
-            // The same value read twice by the node: never written over.
-            if thunks[t].inputs.iter().filter(|&&s| s == slot).count() > 1 || keep.contains(&slot) {
+            let shared = shared_slots
+                .iter()
+                .find(|(s, _)| *s == slot)
+                .map(|(_, c)| c.clone());
+            // The same value read twice by the node: never written over; nor
+            // a kept slot, but for the shared value an update writes over.
+            if thunks[t].inputs.iter().filter(|&&s| s == slot).count() > 1
+                || (keep.contains(&slot) && shared.is_none())
+            {
                 continue;
             }
             let root = crate::rewrite::inplace::memory_root(&fg, fg.nodes[n].inputs[i]);
@@ -285,6 +290,7 @@ impl Program {
             thunks[t].destroy = Some(Destroy {
                 input: i,
                 dead_aliases,
+                shared,
             });
         }
         let output_movable = output_slots
@@ -529,6 +535,10 @@ impl Program {
             storage[s] = None;
         }
         let slot = th.inputs[d.input];
+        if d.shared.is_some() {
+            // What the node made last call may still share the value.
+            storage[th.outputs[0]] = None;
+        }
         let mut dest = storage[slot].take().expect("input computed");
         let done = {
             let others: SmallVec<[Option<&Tensor>; 4]> = th
@@ -540,7 +550,11 @@ impl Program {
             let Op::Inplace(op) = &th.op else {
                 unreachable!("only Inplace ops destroy in the core")
             };
-            match op.perform_over_input(&others, &mut dest) {
+            let written = match &d.shared {
+                None => op.perform_over_input(&others, &mut dest),
+                Some(c) => c.write_over(&mut dest, |t| op.perform_over_input(&others, t)),
+            };
+            match written {
                 Ok(done) => done,
                 Err(e) => {
                     let values: SmallVec<[&Tensor; 4]> =

@@ -393,7 +393,7 @@ def _inplace_counts():
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-def test_the_l2_weight_update_scales_w_as_the_gemm_b_and_never_writes_w(dtype):
+def test_the_l2_weight_update_scales_w_as_the_gemm_b_and_writes_over_w_when_nobody_holds_it(dtype):
     rng = np.random.default_rng(11)
     W = th.shared(rand(rng, (8, 6), dtype), name="W")
     x = T.matrix("x", dtype=dtype)
@@ -403,17 +403,28 @@ def test_the_l2_weight_update_scales_w_as_the_gemm_b_and_never_writes_w(dtype):
     slow_W = th.shared(W.get_value(), name="W")
     slow = th.function([x, gz], [], mode="FAST_COMPILE",
                        updates=[(slow_W, slow_W - lr * (T.dot(x.T, gz) + l2 * slow_W))])
-    # W + (-lr * l2) * W is one term, (1 - lr * l2) * W: Gemm's b, with W
-    # copied into the result, so W's own buffer is never written.
-    assert ops_of(step) == ["InplaceDimShuffle{1,0}", "Gemm{no_inplace}"]
+    # W + (-lr * l2) * W is one term, (1 - lr * l2) * W: Gemm's b, and the
+    # update is W's own buffer, written over (Theano's Gemm{inplace} on W).
+    assert ops_of(step) == ["InplaceDimShuffle{1,0}", "Gemm{inplace}"]
+    a, g = rand(rng, (5, 8), dtype), rand(rng, (5, 6), dtype)
+    # A view the user holds keeps its value: the Gemm falls back to a fresh buffer.
     borrowed = W.get_value(borrow=True)
     kept = borrowed.copy()
-    a, g = rand(rng, (5, 8), dtype), rand(rng, (5, 6), dtype)
+    writes, fallbacks = _inplace_counts()
+    step(a, g)
+    slow(a, g)
+    assert _inplace_counts()[1] == fallbacks + 1
+    np.testing.assert_array_equal(borrowed, kept)
+    del borrowed
+    # Nobody else holds W now: every call writes over it, at the same address.
+    address = W.get_value(borrow=True).__array_interface__["data"][0]
+    writes, fallbacks = _inplace_counts()
     for _ in range(3):
         step(a, g)
         slow(a, g)
+    assert _inplace_counts() == (writes + 3, fallbacks)
+    assert W.get_value(borrow=True).__array_interface__["data"][0] == address
     close(W.get_value(), slow_W.get_value(), dtype)
-    np.testing.assert_array_equal(borrowed, kept)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -73,7 +73,8 @@ def test_comparisons_switch_casts_and_sigmoid_print_their_scalar_names():
 def test_a_lone_elementwise_node_stays_as_it_is():
     s = th.shared(np.asarray(0, dtype="float32"), name="s")
     bump = th.function([], [], updates=[(s, s + 1)])
-    assert ops_of(bump) == ["Elemwise{add,no_inplace}"]
+    # not fused into a Composite; the update writes over s (Theano's inplace add)
+    assert ops_of(bump) == ["Elemwise{Add}["]  # "[(0, 0)]" cut by _op_name
     bump()
     bump()
     assert float(s.get_value()) == 2.0

@@ -236,6 +236,102 @@ def test_debugmode_accepts_the_declared_inplace_ops_and_checks_their_values():
     np.testing.assert_allclose(r[1], want)
 
 
+# --- an update written over its own shared variable -------------------------------------------
+
+
+def _address(shared):
+    return shared.get_value(borrow=True).__array_interface__["data"][0]
+
+
+def _in_place_writes(f, *args):
+    """How many inplace writes one call of `f` makes."""
+    writes = _core.inplace_counts()[0]
+    f(*args)
+    return _core.inplace_counts()[0] - writes
+
+
+def test_an_update_writes_over_its_shared_value_after_every_other_reader_ran():
+    W = th.shared(_mat(3, 3), name="W")
+    x = T.dmatrix("x")
+    f = th.function([x], [W.sum(), T.dot(x, W)], updates=[(W, W * 0.5 + x)])
+    # the update's node is scheduled last, writing over W
+    last = f.maker.fgraph.toposort()[-1]
+    assert last == "Elemwise{Composite{((i0 * i1) + i2)}}[(0, 1)](TensorConstant{(1, 1) of 0.5}, W, x)"
+    old, a = W.get_value(), _mat(3, 3)
+    address = _address(W)
+    total, product = f(a)
+    np.testing.assert_allclose(total, old.sum())
+    np.testing.assert_allclose(product, a @ old)
+    np.testing.assert_allclose(W.get_value(), old * 0.5 + a)
+    assert _address(W) == address
+    assert _in_place_writes(f, a) == 1
+    np.testing.assert_allclose(W.get_value(), (old * 0.5 + a) * 0.5 + a)
+
+
+def test_a_call_that_fails_leaves_a_value_updated_in_place_unchanged():
+    W = th.shared(_mat(3, 3), name="W")
+    x = T.dmatrix("x")
+    f = th.function([x], T.dot(W, x), updates=[(W, W * 0.5)])
+    assert f.maker.fgraph.toposort()[-1] == "Elemwise{Mul}[(0, 1)](TensorConstant{(1, 1) of 0.5}, W)"
+    keep = W.get_value()
+    with pytest.raises(ValueError):
+        f(_mat(4, 2))
+    np.testing.assert_array_equal(W.get_value(), keep)
+    f(_mat(3, 2))
+    np.testing.assert_allclose(W.get_value(), keep * 0.5)
+
+
+def test_a_shared_value_also_returned_is_copied_before_its_update_writes_over_it():
+    W = th.shared(_mat(3, 3), name="W")
+    f = th.function([], W, updates=[(W, W * 2)])
+    keep = W.get_value()
+    address = _address(W)
+    out = f()
+    np.testing.assert_array_equal(out, keep)
+    assert _address(W) == address
+    assert _in_place_writes(f) == 1
+    np.testing.assert_array_equal(out, keep)
+    np.testing.assert_allclose(W.get_value(), keep * 4)
+
+
+def test_of_several_updates_only_the_largest_value_is_written_over():
+    small = th.shared(_mat(2), name="small")
+    large = th.shared(_mat(40, 30), name="large")
+    x = T.dscalar("x")
+    f = th.function([x], [], updates=[(small, small * x), (large, large * x)])
+    inplace = [n for n in f.maker.fgraph.toposort() if "}[(0, " in n]
+    assert inplace == ["Elemwise{Mul}[(0, 0)](large, InplaceDimShuffle{x,x}(x))"]
+    s0, l0 = small.get_value(), large.get_value()
+    assert _in_place_writes(f, 3.0) == 1
+    np.testing.assert_allclose(small.get_value(), s0 * 3)
+    np.testing.assert_allclose(large.get_value(), l0 * 3)
+
+
+@pytest.mark.parametrize("allow_gc", [True, False])
+def test_another_function_reads_the_value_an_update_wrote_in_place(allow_gc):
+    W = th.shared(_mat(3, 3), name="W")
+    x = T.dmatrix("x")
+    with th.change_flags(allow_gc=allow_gc):
+        step = th.function([x], [], updates=[(W, W - 0.1 * T.dot(x.T, x))])
+        read = th.function([], W * 1)
+    assert _ops(step)[0] == "Gemm{inplace}"
+    want, a = W.get_value(), _mat(3, 3)
+    for _ in range(3):
+        assert _in_place_writes(step, a) == 1
+        want = want - 0.1 * a.T @ a
+        np.testing.assert_allclose(read(), want)
+
+
+def test_debugmode_checks_an_update_written_over_its_shared_value():
+    W = th.shared(_mat(3, 3), name="W")
+    x = T.dmatrix("x")
+    f = th.function([x], [], updates=[(W, W - 0.1 * T.dot(x.T, x))], mode="DebugMode")
+    assert "Gemm{inplace}" in _ops(f)
+    old, a = W.get_value(), _mat(3, 3)
+    f(a)
+    np.testing.assert_allclose(W.get_value(), old - 0.1 * a.T @ a)
+
+
 # --- print_destroy_map / print_view_map ------------------------------------------------------
 
 

@@ -95,3 +95,25 @@ def test_a_long_call_releases_the_gil_so_other_python_threads_run_meanwhile():
     # Held through the calls, the GIL would let this thread count only
     # around them (a few percent of the time); released, it counts along.
     assert seen["count"] > 0.25 * rate * seen["seconds"]
+
+
+def test_a_value_an_update_writes_in_place_is_never_read_half_written():
+    # W + 1 is written over W's buffer (the update in place); another
+    # function's calls in other threads see W before or after a write, whole.
+    W = th.shared(np.zeros((400, 400)), name="W")
+    step = th.function([], [], updates=[(W, W + 1)])
+    spread = th.function([], [W.max() - W.min(), W.min()])
+    seen = []
+
+    def work(k):
+        for _ in range(150):
+            if k == 0:
+                step()
+            else:
+                gap, low = spread()
+                seen.append((float(gap), float(low)))
+
+    run_in_threads(3, work)
+    assert all(gap == 0 for gap, _ in seen)
+    assert len({low for _, low in seen}) > 1
+    np.testing.assert_array_equal(W.get_value(), np.full((400, 400), 150.0))

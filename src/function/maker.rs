@@ -402,7 +402,7 @@ pub fn lower_mutable(req: &CompileRequest, mutable_inputs: &[bool]) -> Result<Lo
     )?;
     // Last: inplace variants where the destroy handler allows them.
     if req.mode != Mode::FastCompile && !optimizer.excludes("inplace") {
-        rewrite::inplace::insert_inplace(&mut fg, mutable_inputs)?;
+        rewrite::inplace::insert_inplace(&mut fg, mutable_inputs, req.outputs.len())?;
     }
     Ok(Lowered {
         fgraph: fg,

@@ -123,9 +123,13 @@ impl Function {
         let mut outputs = values;
         let input_states = outputs.split_off(self.n_outputs + self.update_targets.len());
         for (j, (_, container)) in self.update_targets.iter().enumerate().rev() {
-            let old = container.replace(outputs.pop().expect("one value per update"));
-            self.program
-                .keep_for_next_call(&mut storage, self.n_outputs + j, old);
+            let new = outputs.pop().expect("one value per update");
+            let old = container.replace(new.clone());
+            // An update written in place is the old value itself.
+            if !old.shares_storage(&new) {
+                self.program
+                    .keep_for_next_call(&mut storage, self.n_outputs + j, old);
+            }
         }
         // The storage lock is held until the updates are stored, so that
         // concurrent calls of this function never read a stale value.

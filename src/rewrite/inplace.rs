@@ -15,14 +15,29 @@
 //! - (c) the output has input `i`'s dtype and broadcastable pattern (the
 //!   op does not broadcast it to a bigger shape).
 //!
+//! One more node may write over a shared variable's value (Theano's
+//! update in place: `W - lr * dot(x.T, g)` becomes `Gemm{inplace}` over `W`):
+//! a node whose only output is the update of that same shared variable and
+//! is read by nothing else, that reads the value through no other input,
+//! when no function output is the value or a view of it. It is moved to the
+//! end of the schedule, so that every other reader has run and every node
+//! that could fail has succeeded before the value changes: a call that fails
+//! still changes nothing. Only one per function (the largest value when
+//! compiled), since a second could fail after the first wrote. At run time
+//! the VM writes over the value only while the container and the call are
+//! its sole holders (`SharedContainer::write_over`).
+//!
 //! Only ops change (no node or variable is added), so the schedule checked
-//! here is the graph's toposort; it is recorded on the graph
-//! (`FunctionGraph::schedule`) and the VM links in exactly that order.
+//! here is the graph's toposort, with that one node moved last; it is
+//! recorded on the graph (`FunctionGraph::schedule`) and the VM links in
+//! exactly that order.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::error::Result;
 use crate::function::fgraph::{FVarKind, FunctionGraph, NodeId, VarId};
+use crate::graph::SharedContainer;
 use crate::ops::{Inplace, Op};
 use crate::types::Type;
 
@@ -83,12 +98,59 @@ impl Handler<'_> {
         }
         true
     }
+
+    /// The input of node `n` (the node that computes update `o` of shared
+    /// variable `c`) it may write over when it runs last: `c`'s own value,
+    /// read through no other input, with no function output among its views
+    /// and nobody reading `o` but the update.
+    fn may_update_in_place(
+        &self,
+        n: NodeId,
+        o: VarId,
+        c: &Arc<SharedContainer>,
+        root_of: &HashMap<VarId, VarId>,
+    ) -> Option<usize> {
+        let fg = self.fg;
+        let node = &fg.nodes[n];
+        if node.outputs[..] != [o]
+            || self.readers.contains_key(&o)
+            || fg.outputs.iter().filter(|&&x| x == o).count() != 1
+        {
+            return None;
+        }
+        let ins: Vec<&Type> = node.inputs.iter().map(|&v| &fg.vars[v].ty).collect();
+        let outs = [&fg.vars[o].ty];
+        Inplace::candidates(&node.op, &ins, &outs)
+            .into_iter()
+            .find(|&i| {
+                let input = node.inputs[i];
+                let root = root_of.get(&input).copied().unwrap_or(input);
+                let FVarKind::Shared(owner) = &fg.vars[root].kind else {
+                    return false;
+                };
+                let empty = Vec::new();
+                Arc::ptr_eq(owner, c)
+                    && self.members.get(&root).unwrap_or(&empty).iter().all(|&w| {
+                        (w == o || !self.outputs.contains(&w))
+                            && self.readers.get(&w).is_none_or(|r| {
+                                r.iter()
+                                    .all(|&(_, reader, j)| reader != n || (w == input && j == i))
+                            })
+                    })
+            })
+    }
 }
 
 /// The inplace rewrite; `mutable_inputs[k]` tells whether explicit input
-/// `k` was declared `In(mutable=True)`. Returns whether it changed the graph.
-pub fn insert_inplace(fg: &mut FunctionGraph, mutable_inputs: &[bool]) -> Result<bool> {
-    let order = fg.toposort();
+/// `k` was declared `In(mutable=True)`, and the graph's outputs from
+/// `n_outputs` on are the values of `fg.updated_shared`, in order. Returns
+/// whether it changed the graph.
+pub fn insert_inplace(
+    fg: &mut FunctionGraph,
+    mutable_inputs: &[bool],
+    n_outputs: usize,
+) -> Result<bool> {
+    let mut order = fg.toposort();
     let mut handler = Handler {
         fg,
         pos: order.iter().enumerate().map(|(p, &n)| (n, p)).collect(),
@@ -138,7 +200,30 @@ pub fn insert_inplace(fg: &mut FunctionGraph, mutable_inputs: &[bool]) -> Result
             handler.members.entry(root).or_default().push(o);
         }
     }
+    // The update written over its shared variable: the largest value.
+    let mut in_place: Option<(usize, NodeId, usize)> = None;
+    for (j, c) in fg.updated_shared.iter().enumerate() {
+        let Some(&o) = fg.outputs.get(n_outputs + j) else {
+            continue;
+        };
+        let Some((n, _)) = fg.owner(o) else {
+            continue;
+        };
+        if chosen.iter().any(|&(m, _)| m == n) {
+            continue;
+        }
+        if let Some(i) = handler.may_update_in_place(n, o, c, &root_of)
+            && in_place.is_none_or(|(size, _, _)| c.size() > size)
+        {
+            in_place = Some((c.size(), n, i));
+        }
+    }
     drop(handler);
+    if let Some((_, n, i)) = in_place {
+        chosen.push((n, i));
+        order.retain(|&m| m != n);
+        order.push(n);
+    }
     let changed = !chosen.is_empty();
     for (n, i) in chosen {
         let op = std::mem::replace(&mut fg.nodes[n].op, Op::DeepCopy);
@@ -176,7 +261,7 @@ mod tests {
         let e = unary(&mut fg, ScalarOp::Exp, x);
         let g = unary(&mut fg, ScalarOp::Neg, e);
         fg.outputs = vec![g];
-        assert!(insert_inplace(&mut fg, &[false]).unwrap());
+        assert!(insert_inplace(&mut fg, &[false], 1).unwrap());
         assert_eq!(destroyed(&fg, e), None);
         assert_eq!(destroyed(&fg, g), Some(0));
         assert_eq!(fg.op_name(fg.owner(g).unwrap().0), "Elemwise{Neg}[(0, 0)]");
@@ -189,7 +274,7 @@ mod tests {
         let x = fg.add_leaf(vector(), FVarKind::Input(0), Some("x".into()), None);
         let e = unary(&mut fg, ScalarOp::Exp, x);
         fg.outputs = vec![e];
-        insert_inplace(&mut fg, &[true]).unwrap();
+        insert_inplace(&mut fg, &[true], 1).unwrap();
         assert_eq!(destroyed(&fg, e), Some(0));
     }
 
@@ -201,7 +286,7 @@ mod tests {
         let g = unary(&mut fg, ScalarOp::Neg, e);
         let h = unary(&mut fg, ScalarOp::Tanh, e);
         fg.outputs = vec![g, h];
-        insert_inplace(&mut fg, &[false]).unwrap();
+        insert_inplace(&mut fg, &[false], 1).unwrap();
         // `g` runs first and `h` reads `e` after it; `h`, the last reader, may.
         assert_eq!(destroyed(&fg, g), None);
         assert_eq!(destroyed(&fg, h), Some(0));
@@ -210,7 +295,7 @@ mod tests {
         let e = unary(&mut fg2, ScalarOp::Exp, x);
         let g = unary(&mut fg2, ScalarOp::Neg, e);
         fg2.outputs = vec![g, e];
-        insert_inplace(&mut fg2, &[false]).unwrap();
+        insert_inplace(&mut fg2, &[false], 1).unwrap();
         assert_eq!(destroyed(&fg2, g), None);
     }
 
@@ -228,7 +313,7 @@ mod tests {
             )
             .unwrap()[0];
         fg.outputs = vec![m];
-        insert_inplace(&mut fg, &[false]).unwrap();
+        insert_inplace(&mut fg, &[false], 1).unwrap();
         assert_eq!(destroyed(&fg, m), None);
     }
 }
