@@ -1067,6 +1067,7 @@ fn gemm_core<T: GemmFloat>(
         )));
     }
     let threads = if parallel && gemm_pays_to_split(m, n, k) {
+        crate::workers::going_parallel();
         rayon::current_num_threads()
     } else {
         1

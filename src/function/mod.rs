@@ -99,6 +99,7 @@ impl Function {
     /// computed from the values before the call; the updates are stored
     /// together at the end, so a call that fails changes nothing.
     pub fn call(&self, inputs: &[Tensor], allow_gc: bool) -> Result<CallResult> {
+        let _scope = crate::workers::CallScope::enter();
         let mut storage = self.storage.lock().unwrap_or_else(|e| e.into_inner());
         let values = if let Some(debug) = &self.debug {
             let reference = debug.reference_values(inputs)?;

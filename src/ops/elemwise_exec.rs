@@ -605,8 +605,12 @@ fn chunk_len(n: usize) -> usize {
 /// (waking the other threads costs tens of microseconds on a busy machine:
 /// the MLP's `tanh` of 20×500 runs faster on one core).
 fn parallel(n: usize, cost: usize) -> bool {
-    (n >= PARALLEL_MIN || n.saturating_mul(cost) >= 4 * PARALLEL_MIN)
-        && rayon::current_num_threads() > 1
+    let split = (n >= PARALLEL_MIN || n.saturating_mul(cost) >= 4 * PARALLEL_MIN)
+        && rayon::current_num_threads() > 1;
+    if split {
+        crate::workers::going_parallel();
+    }
+    split
 }
 
 /// The cost of one element of `op` relative to an addition: a float

@@ -283,14 +283,15 @@ impl Walk {
         }
         let parts = threads.min(total / (PARALLEL_MIN / 2)).max(1);
         let a0 = self.axes[0];
-        if a0.os > 0 && a0.os as usize * a0.n == out_size && a0.n >= 2 {
-            let parts = parts.min(a0.n);
-            return Split::Rows(a0.n.div_ceil(parts));
-        }
-        if out_size.saturating_mul(8) <= total && parts >= 2 {
-            return Split::Partials(parts);
-        }
-        Split::Serial
+        let split = if a0.os > 0 && a0.os as usize * a0.n == out_size && a0.n >= 2 {
+            Split::Rows(a0.n.div_ceil(parts.min(a0.n)))
+        } else if out_size.saturating_mul(8) <= total && parts >= 2 {
+            Split::Partials(parts)
+        } else {
+            return Split::Serial;
+        };
+        crate::workers::going_parallel();
+        split
     }
 }
 
