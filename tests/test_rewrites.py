@@ -241,6 +241,132 @@ def test_triple_negation_leaves_one():
 
 
 # ---------------------------------------------------------------------------
+# flattened sums and products (the algebraic canonizer)
+# ---------------------------------------------------------------------------
+
+CANONIZERS = ("local_add_canonizer", "local_mul_canonizer")
+
+
+def test_the_constants_of_a_sum_fold_into_one():
+    x = T.dmatrix("x")
+    before, after = before_after([x], (x + 1) + 2 - 0.5, "algebraic_canonizer")
+    assert ops_of(before) == ["Elemwise{add,no_inplace}", "Elemwise{add,no_inplace}",
+                              "Elemwise{sub,no_inplace}"]
+    assert ops_of(after) == ["Elemwise{add,no_inplace}"]
+    assert "2.5" in th.printing.debugprint(after, file="str")
+    assert_same_values(before, after, RNG.randn(3, 4))
+
+
+def test_the_constants_of_a_product_fold_into_one():
+    x = T.dvector("x")
+    before, after = before_after([x], (2 * x) * 3 / 4, "local_mul_canonizer")
+    assert len(ops_of(before)) == 3
+    assert ops_of(after) == ["Elemwise{mul,no_inplace}"]
+    assert "1.5" in th.printing.debugprint(after, file="str")
+    assert_same_values(before, after, RNG.randn(6))
+
+
+def test_a_term_added_and_subtracted_cancels_and_still_decides_the_shape():
+    m = T.dmatrix("m")
+    r = T.drow("r")
+    before, after = before_after([m, r], m + r - m, "local_add_canonizer")
+    assert ops_of(before) == ["Elemwise{add,no_inplace}", "Elemwise{sub,no_inplace}"]
+    assert ops_of(after) == ["Elemwise{second,no_inplace}"]
+    mv, rv = RNG.randn(4, 3), RNG.randn(1, 3)
+    assert after(mv, rv).shape == (4, 3)
+    assert_same_values(before, after, mv, rv)
+
+
+def test_a_cancelled_term_whose_shape_another_term_has_leaves_no_fill():
+    x = T.dmatrix("x")
+    f = th.function([x], (x + 2 * x) - x, mode=NOFUSE)
+    assert ops_of(f) == ["Elemwise{mul,no_inplace}"]
+    v = RNG.randn(2, 5)
+    np.testing.assert_allclose(f(v), 2 * v)
+
+
+def test_x_minus_x_is_zeros_of_the_shape_of_x():
+    x = T.dmatrix("x")
+    before, after = before_after([x], x - x, "local_add_canonizer")
+    assert ops_of(before) == ["Elemwise{sub,no_inplace}"]
+    assert ops_of(after) == ["Elemwise{second,no_inplace}"]
+    v = RNG.randn(3, 2)
+    np.testing.assert_array_equal(after(v), np.zeros((3, 2)))
+    assert_same_values(before, after, v)
+
+
+def test_a_factor_multiplied_and_divided_by_cancels():
+    x, y = T.dvectors("x", "y")
+    before, after = before_after([x, y], x * y / x * 5 / y * 2, "local_mul_canonizer")
+    assert "Elemwise{true_div,no_inplace}" in ops_of(before)
+    assert "Elemwise{true_div,no_inplace}" not in ops_of(after)
+    assert "Elemwise{mul,no_inplace}" not in ops_of(after)
+    xv, yv = RNG.uniform(0.5, 2, 5), RNG.uniform(0.5, 2, 5)
+    np.testing.assert_allclose(after(xv, yv), np.full(5, 10.0))
+    assert_same_values(before, after, xv, yv)
+
+
+def test_what_is_left_after_division_is_a_division():
+    x, y, z = T.dvectors("x", "y", "z")
+    before, after = before_after([x, y, z], (x / y) / z * y * 2 / 4, "local_mul_canonizer")
+    assert ops_of(after).count("Elemwise{true_div,no_inplace}") == 1
+    assert len(ops_of(after)) < len(ops_of(before))
+    xv, yv, zv = (RNG.uniform(0.5, 2, 4) for _ in range(3))
+    assert_same_values(before, after, xv, yv, zv)
+
+
+def test_an_inner_sum_read_elsewhere_stays_a_term():
+    x = T.dvector("x")
+    s = x + 1
+    f = th.function([x], [s + 2, s * 3], mode=NOFUSE)
+    assert ops_of(f).count("Elemwise{add,no_inplace}") == 2
+    v = RNG.randn(4)
+    for got, want in zip(f(v), [v + 3, (v + 1) * 3]):
+        np.testing.assert_allclose(got, want)
+
+
+def test_integer_sums_are_left_to_run_time():
+    i = T.ivector("i")
+    f = th.function([i], (i + 1) + 2, mode=NOFUSE)
+    assert ops_of(f) == ["Elemwise{add,no_inplace}", "Elemwise{add,no_inplace}"]
+    np.testing.assert_array_equal(f(np.array([1, 2], dtype="int32")), [4, 5])
+
+
+def test_excluding_the_canonizers_keeps_the_chain():
+    x = T.dvector("x")
+    f = th.function([x], (x + 1) + 2, mode=NOFUSE.excluding(*CANONIZERS))
+    assert ops_of(f) == ["Elemwise{add,no_inplace}", "Elemwise{add,no_inplace}"]
+
+
+def _random_chain(rng, leaves, depth):
+    """A random expression of + - * / and negation over leaves and small constants."""
+    if depth == 0 or rng.rand() < 0.2:
+        k = rng.randint(len(leaves) + 2)
+        return leaves[k] if k < len(leaves) else float(rng.choice([0.5, 2.0, 3.0]))
+    a = _random_chain(rng, leaves, depth - 1)
+    b = _random_chain(rng, leaves, depth - 1)
+    op = rng.randint(5)
+    if op == 4:
+        return -a if not isinstance(a, float) else a * -1.0
+    if isinstance(a, float) and isinstance(b, float):
+        return leaves[0] + a
+    return [lambda: a + b, lambda: a - b, lambda: a * b, lambda: a / b][op]()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_chains_give_the_values_of_fast_compile(seed):
+    rng = np.random.RandomState(seed)
+    x, y = T.dmatrix("x"), T.drow("y")
+    out = _random_chain(rng, [x, y, x * y], 5)
+    if isinstance(out, float):
+        out = x + out
+    fast = th.function([x, y], out, on_unused_input="ignore")
+    reference = th.function([x, y], out, mode="FAST_COMPILE", on_unused_input="ignore")
+    xv, yv = rng.uniform(0.5, 2, (3, 4)), rng.uniform(0.5, 2, (1, 4))
+    np.testing.assert_allclose(fast(xv, yv), reference(xv, yv), rtol=1e-9, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------
 # fills out of arithmetic (the gradient of a sum)
 # ---------------------------------------------------------------------------
 

@@ -64,6 +64,29 @@ def test_prefixed_constructors_fix_the_dtype(prefix, dtype, kind, ndim):
     assert v.name == "p"
 
 
+def test_plural_constructors_make_one_variable_per_name():
+    a, b = T.dmatrices("a", "b")
+    assert (a.name, b.name) == ("a", "b")
+    assert a.type == b.type == T.dmatrix().type
+    assert a is not b
+    x, y = T.fscalars("x", "y")
+    assert x.type.dtype == "float32" and x.ndim == 0
+    rows = T.lrows(3)
+    assert len(rows) == 3 and all(r.type.broadcastable == (True, False) for r in rows)
+    p, q = T.matrices("p", "q", dtype="int16")
+    assert p.type.dtype == q.type.dtype == "int16"
+    f = th.function([a, b], a + b)
+    np.testing.assert_array_equal(f(np.ones((2, 2)), np.eye(2)), np.ones((2, 2)) + np.eye(2))
+
+
+def test_a_plural_constructor_given_one_name_returns_the_variable_itself():
+    v = T.ivectors("v")
+    assert v.name == "v" and v.type == T.ivector().type
+    assert T.dscalars(1).ndim == 0
+    # As in Theano, one string of several characters names one variable each.
+    assert [s.name for s in T.dscalars("uv")] == ["u", "v"]
+
+
 def test_tensor_type_call_makes_a_variable_with_that_type():
     tt = T.TensorType("float64", (True, True))
     v = tt("n")

@@ -2,6 +2,7 @@
 //! Each rewrite is a small named function with tags ([`registry::REWRITES`]);
 //! the mode and the `including`/`excluding` lists decide which run.
 
+pub mod algebraic_canonizer;
 pub mod canonicalize;
 pub mod constant_folding;
 pub mod crossentropy;

@@ -11,9 +11,9 @@ use crate::error::Result;
 use crate::function::fgraph::FunctionGraph;
 
 use super::{
-    canonicalize, constant_folding, crossentropy, fill, fusion, gemm, merge, neutral,
-    pow_specialize, product_merge, reduce_fusion, scan_pushout, scan_save_mem, shape_feature,
-    stabilize, subtensor_merge, useless,
+    algebraic_canonizer, canonicalize, constant_folding, crossentropy, fill, fusion, gemm, merge,
+    neutral, pow_specialize, product_merge, reduce_fusion, scan_pushout, scan_save_mem,
+    shape_feature, stabilize, subtensor_merge, useless,
 };
 
 /// One rewrite pass: returns whether it changed the graph.
@@ -94,6 +94,18 @@ pub const REWRITES: &[Rewrite] = &[
         tags: &["fast_run", "canonicalize"],
         stage: Stage::Canonicalize,
         run: neutral::local_neg_neg,
+    },
+    Rewrite {
+        name: "local_add_canonizer",
+        tags: &["fast_run", "canonicalize", "algebraic_canonizer"],
+        stage: Stage::Canonicalize,
+        run: algebraic_canonizer::local_add_canonizer,
+    },
+    Rewrite {
+        name: "local_mul_canonizer",
+        tags: &["fast_run", "canonicalize", "algebraic_canonizer"],
+        stage: Stage::Canonicalize,
+        run: algebraic_canonizer::local_mul_canonizer,
     },
     Rewrite {
         name: "local_fill_sink",

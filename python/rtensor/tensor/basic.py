@@ -57,6 +57,36 @@ for _p in _PREFIX:
         globals()[_p + _kind] = _prefixed(_p, _pattern)
 
 
+def _several(make, kind, plural):
+    """Theano's plural constructors (`T.dmatrices('x', 'y')`): several
+    names give a list of variables; a count gives that many unnamed ones;
+    one name (or a count of 1) gives the variable itself; as in Theano, a
+    single string of several characters names one variable per character."""
+
+    def several(*names, **kwargs):
+        if names and isinstance(names[0], numbers.Integral):
+            if names[0] == 1:
+                return make(**kwargs)
+            return [make(**kwargs) for _ in range(names[0])]
+        if len(names) == 1:
+            names = names[0]
+        if len(names) == 1:
+            return make(names[0] if isinstance(names, (tuple, list)) else names, **kwargs)
+        return [make(name, **kwargs) for name in names]
+
+    several.__name__ = plural
+    several.__doc__ = "Several variables made by `%s` (`%s('x', 'y')`)." % (kind, plural)
+    return several
+
+
+_PLURALS = {"scalar": "scalars", "vector": "vectors", "matrix": "matrices", "row": "rows", "col": "cols",
+            "tensor3": "tensor3s", "tensor4": "tensor4s", "tensor5": "tensor5s"}
+for _kind, _plural in _PLURALS.items():
+    globals()[_plural] = _several(globals()[_kind], _kind, _plural)
+    for _p in _PREFIX:
+        globals()[_p + _plural] = _several(globals()[_p + _kind], _p + _kind, _p + _plural)
+
+
 def constant(x, name=None, ndim=None, dtype=None):
     """A constant; Python numbers take the smallest dtype that holds them."""
     v = wrap(_core.constant(x, name, dtype))
