@@ -3,8 +3,8 @@
 //! products and true divisions) is flattened into its terms, the scalar
 //! constants among them are folded into one, a term that appears on both
 //! sides cancels, and the chain is built again from what is left:
-//! `(x + 1) + 2` → `3 + x`, `x + y - x` → `y`, `(2 * x) * 3` → `6 * x`,
-//! `x * y / x` → `y`, `x - x` → `fill(x, 0)`.
+//! `(x + 1) + 2` → `3 + x`, `(2 * x) * 3` → `6 * x`, `x + y - x` →
+//! `fill(x, y)`, `x * y / x` → `fill(x, y)`, `x - x` → `fill(x, 0)`.
 //!
 //! A chain is rewritten only when it gets shorter, so the rewrite reaches a
 //! fixed point. Inner nodes belong to the chain only when the chain is
