@@ -315,6 +315,13 @@ def test_what_is_left_after_division_is_a_division():
     assert_same_values(before, after, xv, yv, zv)
 
 
+def test_constants_that_would_overflow_together_are_not_folded():
+    x = T.dvector("x")
+    f = th.function([x], (x * 1e300) * 1e10, mode=NOFUSE)
+    assert ops_of(f) == ["Elemwise{mul,no_inplace}", "Elemwise{mul,no_inplace}"]
+    np.testing.assert_allclose(f(np.array([1e-20])), [1e290])
+
+
 def test_an_inner_sum_read_elsewhere_stays_a_term():
     x = T.dvector("x")
     s = x + 1

@@ -201,6 +201,12 @@ fn canonized(
         }
     }
 
+    // Constants that overflow together may not overflow in the chain's
+    // order (`(x * 1e300) * 1e10` is finite for a small x).
+    if !folded.is_finite() {
+        return Ok(None);
+    }
+
     // A term on both sides cancels; it still decides the shape.
     let mut cancelled: Vec<VarId> = Vec::new();
     let mut main: Vec<VarId> = Vec::new();
