@@ -1171,8 +1171,8 @@ fn gemm_split_long_side<T: GemmFloat>(
         // Columns cut finer than one block per thread, as long as a block
         // stays worth a task: each block packs its own columns of `rhs`, and
         // a worker slowed by another process leaves its blocks to the other.
-        let k = lhs.cols.max(1);
-        let worth_a_task = GEMM_BLOCK_WORK.div_ceil(m * k).next_multiple_of(16);
+        // m and k are at least 1 here (empty products returned earlier).
+        let worth_a_task = GEMM_BLOCK_WORK.div_ceil(m * lhs.cols).next_multiple_of(16);
         block = block.min(GEMM_BLOCK_COLUMNS.max(worth_a_task));
     }
     let blocks = long.div_ceil(block);

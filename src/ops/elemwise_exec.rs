@@ -603,7 +603,8 @@ fn chunk_len(n: usize) -> usize {
 /// Whether `n` elements of work costing `cost` each are split over threads:
 /// from `PARALLEL_MIN` elements, or from four times that in weighted work
 /// (waking the other threads costs tens of microseconds on a busy machine:
-/// the MLP's `tanh` of 20×500 runs faster on one core).
+/// the MLP's `tanh` of 20×500 runs faster on one core). A split tells the
+/// call's workers to stay awake (`workers::going_parallel`).
 fn parallel(n: usize, cost: usize) -> bool {
     let split = (n >= PARALLEL_MIN || n.saturating_mul(cost) >= 4 * PARALLEL_MIN)
         && rayon::current_num_threads() > 1;

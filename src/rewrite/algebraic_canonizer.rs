@@ -114,65 +114,63 @@ fn canonize(fg: &mut FunctionGraph, group: Group) -> Result<bool> {
     Ok(changed)
 }
 
-/// The terms of the chain ending at `n`, each with its side.
-struct Terms {
-    terms: Vec<(VarId, bool)>,
+/// Clients of every variable (`FunctionGraph::clients`).
+type Clients = HashMap<VarId, Vec<(NodeId, usize)>>;
+
+/// Adds the inputs of node `n`, an op of the chain computing in `dtype`, to
+/// `terms` on their sides (`side == true` for the main side), descending
+/// into inner chain nodes the chain alone reads. `None`, with nothing
+/// added, when `n` is no such op.
+fn walk(
+    fg: &FunctionGraph,
+    clients: &Clients,
+    group: Group,
+    dtype: DType,
+    n: NodeId,
+    side: bool,
+    terms: &mut Vec<(VarId, bool)>,
+) -> Option<()> {
+    let sides = group.sides(scalar_op(fg, n)?)?;
+    let node = &fg.nodes[n];
+    if node.inputs.iter().any(|&i| fg.vars[i].ty.dtype() != dtype) {
+        return None;
+    }
+    for (&input, &s) in node.inputs.iter().zip(sides) {
+        let input_side = side == s;
+        let only_reader =
+            clients.get(&input).is_some_and(|c| c.len() == 1) && !fg.outputs.contains(&input);
+        let descended = only_reader
+            && fg.owner(input).is_some_and(|(m, _)| {
+                walk(fg, clients, group, dtype, m, input_side, terms).is_some()
+            });
+        if !descended {
+            terms.push((input, input_side));
+        }
+    }
+    Some(())
 }
 
-impl Terms {
-    fn collect(
-        fg: &FunctionGraph,
-        clients: &HashMap<VarId, Vec<(NodeId, usize)>>,
-        group: Group,
-        dtype: DType,
-        n: NodeId,
-    ) -> Option<Terms> {
-        let mut terms = Terms { terms: Vec::new() };
-        terms.walk(fg, clients, group, dtype, n, true)?;
-        Some(terms)
+/// `vars` joined left to right by the group's op after `first`.
+fn joined(
+    fg: &mut FunctionGraph,
+    group: Group,
+    first: Option<VarId>,
+    vars: Vec<VarId>,
+) -> Result<Option<VarId>> {
+    let mut result = first;
+    for v in vars {
+        result = Some(match result {
+            None => v,
+            Some(r) => elemwise(fg, group.join(), vec![r, v])?,
+        });
     }
-
-    /// Adds the inputs of node `n` (an op of the chain computing in
-    /// `dtype`) on their sides, descending into inner chain nodes.
-    fn walk(
-        &mut self,
-        fg: &FunctionGraph,
-        clients: &HashMap<VarId, Vec<(NodeId, usize)>>,
-        group: Group,
-        dtype: DType,
-        n: NodeId,
-        side: bool,
-    ) -> Option<()> {
-        let sides = group.sides(scalar_op(fg, n)?)?;
-        let node = &fg.nodes[n];
-        if node.inputs.iter().any(|&i| fg.vars[i].ty.dtype() != dtype) {
-            return None;
-        }
-        for (&input, &s) in node.inputs.iter().zip(sides) {
-            let input_side = side == s;
-            let inner = fg.owner(input).map(|(m, _)| m).filter(|&m| {
-                clients.get(&input).is_some_and(|c| c.len() == 1)
-                    && !fg.outputs.contains(&input)
-                    && fg.nodes[m].outputs.len() == 1
-                    && fg.vars[input].ty.dtype() == dtype
-                    && scalar_op(fg, m).and_then(|op| group.sides(op)).is_some()
-            });
-            match inner {
-                Some(m)
-                    if self
-                        .walk(fg, clients, group, dtype, m, input_side)
-                        .is_some() => {}
-                _ => self.terms.push((input, input_side)),
-            }
-        }
-        Some(())
-    }
+    Ok(result)
 }
 
 /// The shorter chain for the chain ending at node `n`, if there is one.
 fn canonized(
     fg: &mut FunctionGraph,
-    clients: &HashMap<VarId, Vec<(NodeId, usize)>>,
+    clients: &Clients,
     group: Group,
     n: NodeId,
 ) -> Result<Option<VarId>> {
@@ -181,9 +179,10 @@ fn canonized(
     if !dtype.is_float() {
         return Ok(None);
     }
-    let Some(Terms { terms }) = Terms::collect(fg, clients, group, dtype, n) else {
+    let mut terms = Vec::new();
+    if walk(fg, clients, group, dtype, n, true, &mut terms).is_none() {
         return Ok(None);
-    };
+    }
     let n_terms = terms.len();
 
     // Scalar constants fold into one.
@@ -230,7 +229,7 @@ fn canonized(
     }
 
     // Built again: constant first, then the main side, then the other.
-    let mut result: Option<VarId> = None;
+    let mut folded_constant = None;
     if keep_constant {
         // Alone, the constant takes the result's rank (the fills need it).
         let ndim = if main.is_empty() && other.is_empty() {
@@ -240,27 +239,17 @@ fn canonized(
         };
         let shape = vec![1; ndim];
         let value = Tensor::from_slice::<f64>(DType::Float64, &shape, &[folded])?;
-        result = Some(constant(fg, cast_tensor(&value, dtype)?));
+        folded_constant = Some(constant(fg, cast_tensor(&value, dtype)?));
     }
-    for v in main {
-        result = Some(match result {
-            None => v,
-            Some(r) => elemwise(fg, group.join(), vec![r, v])?,
-        });
-    }
+    let main = joined(fg, group, folded_constant, main)?;
+    let other = joined(fg, group, None, other)?;
     let (take_away, alone) = group.inverse();
-    let mut other_joined: Option<VarId> = None;
-    for v in other {
-        other_joined = Some(match other_joined {
-            None => v,
-            Some(r) => elemwise(fg, group.join(), vec![r, v])?,
-        });
-    }
-    let mut result = match (result, other_joined) {
+    let mut result = match (main, other) {
         (Some(r), Some(o)) => elemwise(fg, take_away, vec![r, o])?,
         (Some(r), None) => r,
         (None, Some(o)) => elemwise(fg, alone, vec![o])?,
-        (None, None) => unreachable!("a constant is kept when nothing else is"),
+        // Not reached: the constant is kept when nothing else is.
+        (None, None) => return Ok(None),
     };
     for v in cancelled {
         result = elemwise(fg, ScalarOp::Second, vec![v, result])?;
