@@ -23,7 +23,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use smallvec::SmallVec;
@@ -50,6 +50,9 @@ pub struct Storage {
     ptr: *mut u8,
     nbytes: usize,
     owner: Owner,
+    /// Set once NumPy holds a writable view of it (anyone may then write
+    /// it behind rtensor's back, so nothing derived from it is kept).
+    exposed: AtomicBool,
 }
 
 // SAFETY: a Storage is a pointer to memory kept alive by `owner`, which is
@@ -101,11 +104,7 @@ impl Storage {
         };
         count_live(words * 8);
         let ptr = v.as_mut_ptr() as *mut u8;
-        Ok(Storage {
-            ptr,
-            nbytes,
-            owner: Owner::Host(v),
-        })
+        Ok(Storage::new(ptr, nbytes, Owner::Host(v)))
     }
 
     /// A host allocation of at least `nbytes` bytes with unspecified (but
@@ -117,11 +116,7 @@ impl Storage {
             REUSED_BYTES.fetch_add(words * 8, Ordering::Relaxed);
             count_live(words * 8);
             let ptr = v.as_mut_ptr() as *mut u8;
-            return Ok(Storage {
-                ptr,
-                nbytes,
-                owner: Owner::Host(v),
-            });
+            return Ok(Storage::new(ptr, nbytes, Owner::Host(v)));
         }
         Storage::zeroed(nbytes)
     }
@@ -137,11 +132,28 @@ impl Storage {
         nbytes: usize,
         owner: Box<dyn Any + Send + Sync>,
     ) -> Storage {
+        Storage::new(ptr, nbytes, Owner::Foreign(owner))
+    }
+
+    fn new(ptr: *mut u8, nbytes: usize, owner: Owner) -> Storage {
         Storage {
             ptr,
             nbytes,
-            owner: Owner::Foreign(owner),
+            owner,
+            exposed: AtomicBool::new(false),
         }
+    }
+
+    /// Records that a writable view of this memory left rtensor (a NumPy
+    /// array over it): from then on its contents may change at any time,
+    /// so no result computed from them is kept between calls.
+    pub fn expose(&self) {
+        self.exposed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Storage::expose`] was called.
+    pub fn is_exposed(&self) -> bool {
+        self.exposed.load(Ordering::Relaxed)
     }
 
     pub fn nbytes(&self) -> usize {

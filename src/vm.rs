@@ -71,7 +71,8 @@ struct Memo {
 /// input is another value than last time. Holding the previous inputs is
 /// what makes that check sound: a storage rtensor owns is written only while
 /// nobody else holds it (memory.rs, invariant 2), so one the memo holds
-/// cannot have changed; borrowed (foreign) memory is never trusted.
+/// cannot have changed; borrowed (foreign) memory is never trusted, nor
+/// memory lent to NumPy as a writable view (`Storage::expose`).
 fn memoized(fg: &FunctionGraph, n: NodeId) -> bool {
     let node = &fg.nodes[n];
     matches!(node.op, Op::Join)
@@ -86,9 +87,9 @@ fn memoized(fg: &FunctionGraph, n: NodeId) -> bool {
 }
 
 /// The same value as last time: the same storage, layout and dtype, in
-/// memory rtensor owns.
+/// memory rtensor owns and never lent to NumPy as a writable view.
 fn same_value(a: &Tensor, b: &Tensor) -> bool {
-    a.is_same_view(b) && a.storage().is_host_owned()
+    a.is_same_view(b) && a.storage().is_host_owned() && !a.storage().is_exposed()
 }
 
 /// A linked program.
@@ -721,7 +722,7 @@ fn perform_memoized(th: &Thunk, memo: &Mutex<Option<Memo>>, values: &[&Tensor]) 
     let outputs = th.op.perform(values, &th.out_types)?;
     *memo = values
         .iter()
-        .all(|v| v.storage().is_host_owned())
+        .all(|v| v.storage().is_host_owned() && !v.storage().is_exposed())
         .then(|| Memo {
             inputs: values.iter().map(|&v| v.clone()).collect(),
             outputs: outputs.clone(),
@@ -817,6 +818,16 @@ mod tests {
         let changed = p.run(&mut storage, &[x], true).unwrap();
         assert_eq!(read(&changed[0]), vec![4.0, 7.0, 302.0]);
         assert!(!kept_join(&p).unwrap().shares_storage(&kept));
+    }
+
+    #[test]
+    fn a_join_of_a_value_lent_to_numpy_as_a_writable_view_is_not_kept() {
+        let (p, _c1, c2) = joined_product();
+        c2.get().storage().expose();
+        let mut storage = p.new_storage();
+        let x = matrix(1, 2, 1.0);
+        p.run(&mut storage, std::slice::from_ref(&x), true).unwrap();
+        assert!(kept_join(&p).is_none());
     }
 
     #[test]

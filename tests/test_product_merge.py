@@ -121,6 +121,23 @@ def test_a_kept_join_is_recomputed_after_an_update_of_a_weight():
         bump()
 
 
+def test_a_kept_join_sees_a_weight_written_through_its_borrowed_array():
+    # get_value(borrow=True) hands out the shared variable's own memory; a
+    # write through it must reach the next call, as in Theano.
+    rng = np.random.default_rng(13)
+    x = T.dmatrix("x")
+    Ws = _weights(rng, [(3, 2), (3, 2)], "float64")
+    f = th.function([x], [T.dot(x, W) for W in Ws])
+    xv = rng.standard_normal((4, 3))
+    f(xv)
+    inside = Ws[1].get_value(borrow=True)
+    for value in (0.5, -2.0):
+        inside[...] = value
+        y0, y1 = f(xv)
+        np.testing.assert_allclose(y0, xv @ Ws[0].get_value())
+        np.testing.assert_allclose(y1, xv @ np.full((3, 2), value))
+
+
 def test_constant_weights_are_joined_at_compile_time():
     rng = np.random.default_rng(4)
     x = T.dmatrix("x")

@@ -204,6 +204,8 @@ pub fn tensor_to_array<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, 
             }
         }
     }
+    // NumPy may write through the view from now on.
+    t.storage().expose();
     let guard = Py::new(
         py,
         StorageGuard {
