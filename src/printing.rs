@@ -466,7 +466,7 @@ pub fn pp(fg: &FunctionGraph, v: VarId) -> String {
         return format!("{}({})", e.scalar_op.name(), args.join(", "));
     }
     match &node.op {
-        Op::Dot => format!("({} \\dot {})", args[0], args[1]),
+        Op::Dot | Op::Dot22(_) if args.len() == 2 => format!("({} \\dot {})", args[0], args[1]),
         Op::DimShuffle(d) if !d.inplace || d.new_order.iter().any(|x| x.is_none()) => {
             args[0].clone()
         }

@@ -341,7 +341,7 @@ def test_print_destroy_map_and_view_map_show_theano_fields():
     lines = _text(f, print_destroy_map=True, print_view_map=True).splitlines()
     assert lines[0] == "Elemwise{Add}[(0, 1)] [id A] '' d={0: [1]}  2"
     assert lines[2] == " |InplaceDimShuffle{1,0} [id C] ''  v={0: [0]} 1"
-    assert lines[3] == "   |dot [id D] ''   0"
+    assert lines[3] == "   |Dot22 [id D] ''   0"
     plain = _text(f).splitlines()
     assert plain[0] == "Elemwise{Add}[(0, 1)] [id A] ''   2"
     only_d = _text(f, print_destroy_map=True).splitlines()

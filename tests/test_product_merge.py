@@ -19,6 +19,12 @@ def _ids(text, op):
     return set(re.findall(r"(?:^|[ |>])%s \[id (\w+)\]" % re.escape(op), text, re.M))
 
 
+def _products(text):
+    """Distinct matrix products in a debugprint: `dot`, or the `Dot22` that
+    FAST_RUN makes of a product of two matrices."""
+    return _ids(text, "dot") | _ids(text, "Dot22")
+
+
 def _subtensors(text):
     return set(re.findall(r"Subtensor\{[^}]*\} \[id (\w+)\]", text))
 
@@ -55,7 +61,7 @@ def test_products_sharing_the_left_operand_become_one_product_of_a_join_and_colu
     outputs = [T.tanh(T.dot(x, W)) for W in Ws]
     f, g = _compile_both([x], outputs)
     text = th.debugprint(f, file="str")
-    assert len(_ids(text, "dot")) == 1
+    assert len(_products(text)) == 1
     assert len(_ids(text, "Join")) == 1
     assert len(_subtensors(text)) == k
     assert len(_ids(th.debugprint(g, file="str"), "dot")) == k
@@ -75,7 +81,7 @@ def test_products_sharing_the_right_operand_become_one_product_of_a_join_and_row
     outputs = [T.dot(W, x) * 2 for W in Ws]
     f, g = _compile_both([x], outputs)
     text = th.debugprint(f, file="str")
-    assert len(_ids(text, "dot")) == 1
+    assert len(_products(text)) == 1
     assert len(_ids(text, "Join")) == 1
     assert "TensorConstant{0}" in text  # joined along the rows
     assert len(_subtensors(text)) == k
@@ -144,7 +150,7 @@ def test_constant_weights_are_joined_at_compile_time():
     Wv = [rng.standard_normal((3, 2)), rng.standard_normal((3, 3))]
     f, g = _compile_both([x], [T.dot(x, T.constant(w)) for w in Wv])
     text = th.debugprint(f, file="str")
-    assert len(_ids(text, "dot")) == 1
+    assert len(_products(text)) == 1
     assert len(_ids(text, "Join")) == 0  # folded
     assert len(_subtensors(text)) == 2
     _assert_same_results(f, g, [rng.standard_normal((5, 3))], "float64")
@@ -156,7 +162,7 @@ def test_products_on_different_operands_are_left_alone():
     Ws = _weights(rng, [(3, 2), (3, 2)], "float64")
     f, g = _compile_both([x, y], [T.dot(x, Ws[0]), T.dot(y, Ws[1])])
     text = th.debugprint(f, file="str")
-    assert len(_ids(text, "dot")) == 2
+    assert len(_products(text)) == 2
     assert "Join" not in text
     _assert_same_results(f, g, [rng.standard_normal((2, 3)), rng.standard_normal((4, 3))], "float64")
 
@@ -184,7 +190,7 @@ def test_weights_computed_per_call_from_inputs_are_not_joined():
     f, g = _compile_both([x, A, B], [T.dot(x, A), T.dot(x, B * 2)])
     text = th.debugprint(f, file="str")
     assert "Join" not in text
-    assert len(_ids(text, "dot")) == 2
+    assert len(_products(text)) == 2
     args = [rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((3, 5))]
     _assert_same_results(f, g, args, "float64")
 
@@ -241,9 +247,9 @@ def test_a_scan_body_s_products_on_the_step_input_become_one_product_before_the_
     # X, which the merge makes one product of X and the Join; only the
     # product on the state (a Gemv) stays in the loop.
     assert len(_ids(outer, "Join")) == 1
-    assert len(re.findall(r"dot \[id \w+\] ''\s*\d*\s*\n [ |]*\|X \[id", outer)) == 1
+    assert len(re.findall(r"Dot22 \[id \w+\] ''\s*\d*\s*\n [ |]*\|X \[id", outer)) == 1
     assert "Join" not in inner
-    assert len(_ids(inner, "dot")) + len(_ids(inner, "Gemv{no_inplace}")) == 1
+    assert len(_products(inner)) + len(_ids(inner, "Gemv{no_inplace}")) == 1
     assert "X[t]" not in inner
     assert len(_subtensors(outer)) == 3
     _, g_inner = _outer_and_inner(th.debugprint(g, file="str"))

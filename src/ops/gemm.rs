@@ -3,7 +3,11 @@
 //!
 //! - `Gemm(z, a, x, y, b) = b·z + a·dot(x, y)` for matrices (`Gemm{no_inplace}`);
 //! - `Gemv(y, alpha, A, x, beta) = beta·y + alpha·dot(A, x)` for a matrix and
-//!   vectors (`Gemv{no_inplace}`).
+//!   vectors (`Gemv{no_inplace}`);
+//!
+//! and the plain products of two matrices the specialize rewrites make from
+//! the `dot`s left over (`rewrite/dot22.rs`): `Dot22(x, y)` and
+//! `Dot22Scalar(x, y, a) = a·dot(x, y)`.
 //!
 //! `a`, `b`, `alpha`, `beta` are 0-d float tensors; the others share one dtype,
 //! float32 or float64. `z` (`y`) may have length 1 along an axis the product
@@ -36,6 +40,13 @@ pub struct Gemm {}
 /// `beta·y + alpha·dot(A, x)`; inputs `(y, alpha, A, x, beta)`.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Gemv {}
+
+/// `dot(x, y)` of two matrices of one float dtype (`Dot22`), or with a 0-d
+/// scale, `a·dot(x, y)` (`Dot22Scalar`); inputs `(x, y)` or `(x, y, a)`.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Dot22 {
+    pub scaled: bool,
+}
 
 /// The inputs' tensor types, with errors naming the op and the input.
 fn tensor_types<'a>(
@@ -378,6 +389,88 @@ impl Gemv {
     /// The inplace kernel, over `y` (see [`update_over`]).
     pub fn perform_over_y(&self, others: &[Option<&Tensor>], y: &mut Tensor) -> Result<bool> {
         update_over("Gemv{inplace}", ["y", "A", "x"], others, y)
+    }
+}
+
+const DOT22_LABELS: [&str; 3] = ["x", "y", "a"];
+
+impl Dot22 {
+    pub fn name(&self) -> String {
+        if self.scaled { "Dot22Scalar" } else { "Dot22" }.into()
+    }
+
+    fn labels(&self) -> &'static [&'static str] {
+        &DOT22_LABELS[..if self.scaled { 3 } else { 2 }]
+    }
+
+    pub fn output_types(&self, inputs: &[&Type]) -> Result<Vec<Type>> {
+        let name = self.name();
+        let labels = self.labels();
+        let ts = tensor_types(&name, labels, inputs)?;
+        let dtype = check_operands(&name, labels, &[2, 2, 0][..labels.len()], &ts)?;
+        let bcast = [ts[0].broadcastable[0], ts[1].broadcastable[1]];
+        Ok(vec![Type::Tensor(TensorType::new(dtype, &bcast))])
+    }
+
+    pub fn perform(&self, inputs: &[&Tensor], dtype: DType) -> Result<Tensor> {
+        let (dims, shape) = product_dims(&self.name(), ["", "x", "y"], inputs[0], inputs[1])?;
+        let mut out = Tensor::empty(dtype, &shape)?;
+        self.product_into(inputs, dims, &mut out)?;
+        Ok(out)
+    }
+
+    /// The product written over an old output of its shape and dtype;
+    /// `Ok(false)` when `out` cannot take it.
+    pub fn perform_into(&self, inputs: &[&Tensor], out: &mut Tensor) -> Result<bool> {
+        if !matches!(out.dtype, DType::Float32 | DType::Float64) || !out.is_writable() {
+            return Ok(false);
+        }
+        let (dims, shape) = product_dims(&self.name(), ["", "x", "y"], inputs[0], inputs[1])?;
+        if out.shape[..] != shape[..] {
+            return Ok(false);
+        }
+        self.product_into(inputs, dims, out)?;
+        Ok(true)
+    }
+
+    /// `out = a·(x·y)` (`a` = 1 for `Dot22`); `out` C-contiguous, writable.
+    fn product_into(
+        &self,
+        inputs: &[&Tensor],
+        dims: (usize, usize, usize),
+        out: &mut Tensor,
+    ) -> Result<()> {
+        let name = self.name();
+        let dtype = out.dtype;
+        let cast = |t: &Tensor| -> Result<Tensor> {
+            if t.dtype == dtype {
+                Ok(t.clone())
+            } else {
+                cast_tensor(t, dtype)
+            }
+        };
+        let (x, y) = (cast(inputs[0])?, cast(inputs[1])?);
+        fn run<T: SimdFloat + Prim>(
+            name: &str,
+            scale: Option<&Tensor>,
+            (x, y): (&Tensor, &Tensor),
+            dims: (usize, usize, usize),
+            out: &mut Tensor,
+        ) -> Result<()> {
+            let alpha = match scale {
+                Some(a) => scale_value::<T>(name, a, out.dtype)?,
+                None => T::ONE,
+            };
+            strided_gemm::<T>(dims, x, y, out.data_mut::<T>()?, None, alpha, None)
+        }
+        let scale = self.scaled.then(|| inputs[2]);
+        match dtype {
+            DType::Float32 => run::<f32>(&name, scale, (&x, &y), dims, out),
+            DType::Float64 => run::<f64>(&name, scale, (&x, &y), dims, out),
+            d => Err(Error::Runtime(format!(
+                "internal error: {name} into a {d} buffer"
+            ))),
+        }
     }
 }
 

@@ -287,6 +287,16 @@ pub fn op_grad(
             Ok(disconnected_rest(vec![first]))
         }
         Op::Dot => dot_grad(&inputs[0], &inputs[1], &gz),
+        Op::Dot22(d) if !d.scaled => dot_grad(&inputs[0], &inputs[1], &gz),
+        Op::Dot22(_) => {
+            // a·(x·y): the product's gradients scaled by a, and Σ gz·(x·y) for a.
+            let (x, y, a) = (&inputs[0], &inputs[1], &inputs[2]);
+            let mut grads = dot_grad(x, y, &build::mul(&gz, a)?)?;
+            let all: Vec<usize> = (0..2).collect();
+            let ga = build::sum(&build::mul(&gz, &build::dot(x, y)?)?, &all, false)?;
+            grads.push(Grad::Var(build::cast(&ga, a.ty.dtype())?));
+            Ok(grads)
+        }
         Op::Reduce(r) => {
             let x = &inputs[0];
             let out = &outputs[0];

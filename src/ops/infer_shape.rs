@@ -101,6 +101,10 @@ impl Op {
             Op::Reshape(n) => (0..*n)
                 .map(|index| Some(Dim::Element { input: 1, index }))
                 .collect(),
+            Op::Dot22(_) => vec![
+                Some(Dim::Of { input: 0, axis: 0 }),
+                Some(Dim::Of { input: 1, axis: 1 }),
+            ],
             Op::Dot => match (inputs[0].ndim(), inputs[1].ndim()) {
                 (2, 2) => vec![
                     Some(Dim::Of { input: 0, axis: 0 }),

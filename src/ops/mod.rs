@@ -54,7 +54,7 @@ pub use composite::Composite;
 pub use conv::{BorderMode, ConvOp, ConvParams};
 pub use elemwise::{Elemwise, ScalarOp};
 pub use external::{ExternalImpl, ExternalOp};
-pub use gemm::{Gemm, Gemv};
+pub use gemm::{Dot22, Gemm, Gemv};
 pub use inc_subtensor::IncSubtensor;
 pub use inplace::Inplace;
 pub use nnet::NnetOp;
@@ -147,6 +147,8 @@ pub enum Op {
     Gemm(Gemm),
     /// `Gemv{no_inplace}(y, alpha, A, x, beta)`: `beta·y + alpha·dot(A, x)`.
     Gemv(Gemv),
+    /// `Dot22(x, y)` / `Dot22Scalar(x, y, a)`: a product of two matrices.
+    Dot22(Dot22),
     /// `Pool`, `MaxPoolGrad`, `AveragePoolGrad`.
     Pool(PoolOp),
     /// `Elemwise{Composite{...}}`: fused elementwise ops.
@@ -206,6 +208,7 @@ impl Op {
             Op::Conv(c) => c.name(),
             Op::Gemm(g) => g.name(),
             Op::Gemv(g) => g.name(),
+            Op::Dot22(d) => d.name(),
             Op::Pool(p) => p.name(),
             Op::Composite(c) => c.display_name(),
             Op::Scan(s) => s.display_name(),
@@ -348,6 +351,7 @@ impl Op {
             Op::Conv(c) => c.output_types(&types),
             Op::Gemm(g) => g.output_types(&types),
             Op::Gemv(g) => g.output_types(&types),
+            Op::Dot22(d) => d.output_types(&types),
             Op::Pool(p) => p.output_types(inputs),
             Op::Composite(c) => c.output_types(&types),
             Op::Scan(s) => s.output_types(inputs),
@@ -413,6 +417,7 @@ impl Op {
             Op::Conv(c) => c.perform(inputs, out_types),
             Op::Gemm(g) => one(g.perform(inputs, out_dtype)?),
             Op::Gemv(g) => one(g.perform(inputs, out_dtype)?),
+            Op::Dot22(d) => one(d.perform(inputs, out_dtype)?),
             Op::Pool(p) => p.perform(inputs, out_types),
             Op::Composite(c) => one(c.perform(inputs)?),
             Op::Scan(s) => s.perform(inputs, out_types),
@@ -434,6 +439,7 @@ impl Op {
             Op::Dot => blas::dot_perform_into(inputs[0], inputs[1], out),
             Op::Gemm(g) => g.perform_into(inputs, out),
             Op::Gemv(g) => g.perform_into(inputs, out),
+            Op::Dot22(d) => d.perform_into(inputs, out),
             Op::Composite(c) => elemwise_exec::run_program_into(&c.program, inputs, out),
             _ => Ok(false),
         }
@@ -443,7 +449,7 @@ impl Op {
     pub fn writes_into(&self) -> bool {
         matches!(
             self,
-            Op::Elemwise(_) | Op::Composite(_) | Op::Dot | Op::Gemm(_) | Op::Gemv(_)
+            Op::Elemwise(_) | Op::Composite(_) | Op::Dot | Op::Dot22(_) | Op::Gemm(_) | Op::Gemv(_)
         )
     }
 

@@ -599,16 +599,19 @@ pub fn apply_op_state(op_state: &str, inputs: Vec<Bound<'_, Var>>) -> PyResult<V
     Ok(outs.into_iter().map(Var::of).collect())
 }
 
-/// `Gemm{no_inplace}(z, a, x, y, b)` (`kind` "gemm") or
-/// `Gemv{no_inplace}(y, alpha, A, x, beta)` (`kind` "gemv").
+/// `Gemm{no_inplace}(z, a, x, y, b)` (`kind` "gemm"),
+/// `Gemv{no_inplace}(y, alpha, A, x, beta)` ("gemv"), `Dot22(x, y)` ("dot22")
+/// or `Dot22Scalar(x, y, a)` ("dot22scalar").
 #[pyfunction]
 pub fn blas_update(kind: &str, inputs: Vec<Bound<'_, Var>>) -> PyResult<Var> {
     let op = match kind {
         "gemm" => Op::Gemm(crate::ops::Gemm {}),
         "gemv" => Op::Gemv(crate::ops::Gemv {}),
+        "dot22" => Op::Dot22(crate::ops::Dot22 { scaled: false }),
+        "dot22scalar" => Op::Dot22(crate::ops::Dot22 { scaled: true }),
         other => {
             return Err(PyValueError::new_err(format!(
-                "unknown BLAS update {other:?}: expected 'gemm' or 'gemv'"
+                "unknown BLAS op {other:?}: expected 'gemm', 'gemv', 'dot22' or 'dot22scalar'"
             )));
         }
     };

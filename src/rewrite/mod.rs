@@ -6,6 +6,7 @@ pub mod algebraic_canonizer;
 pub mod canonicalize;
 pub mod constant_folding;
 pub mod crossentropy;
+pub mod dot22;
 pub mod fill;
 pub mod fusion;
 pub mod gemm;

@@ -11,8 +11,8 @@ use crate::error::Result;
 use crate::function::fgraph::FunctionGraph;
 
 use super::{
-    algebraic_canonizer, canonicalize, constant_folding, crossentropy, fill, fusion, gemm, merge,
-    neutral, pow_specialize, product_merge, reduce_fusion, scan_pushout, scan_save_mem,
+    algebraic_canonizer, canonicalize, constant_folding, crossentropy, dot22, fill, fusion, gemm,
+    merge, neutral, pow_specialize, product_merge, reduce_fusion, scan_pushout, scan_save_mem,
     shape_feature, stabilize, subtensor_merge, useless,
 };
 
@@ -265,6 +265,18 @@ pub const REWRITES: &[Rewrite] = &[
         tags: &["fast_run", "BlasOpt", "gemm"],
         stage: Stage::Blas,
         run: gemm::local_gemm_to_gemm,
+    },
+    Rewrite {
+        name: "local_dot_to_dot22",
+        tags: &["fast_run", "BlasOpt", "specialize", "dot22"],
+        stage: Stage::Specialize,
+        run: dot22::local_dot_to_dot22,
+    },
+    Rewrite {
+        name: "local_dot22_to_dot22scalar",
+        tags: &["fast_run", "BlasOpt", "specialize", "dot22"],
+        stage: Stage::Specialize,
+        run: dot22::local_dot22_to_dot22scalar,
     },
     Rewrite {
         name: "local_pow_specialize",

@@ -1,6 +1,7 @@
 """`theano.tensor.blas`: the BLAS updates the `gemm` rewrite makes from sums
-of `dot`s in FAST_RUN. Building them by hand is rarely needed; they are here
-for tests and for graphs written against Theano's names."""
+of `dot`s in FAST_RUN, and the `Dot22`/`Dot22Scalar` products it leaves.
+Building them by hand is rarely needed; they are here for tests and for
+graphs written against Theano's names."""
 from __future__ import annotations
 
 from .. import _core
@@ -22,7 +23,20 @@ def gemv_no_inplace(y, alpha, A, x, beta):
     return wrap(_core.blas_update("gemv", args))
 
 
+def _dot22(x, y):
+    """`Dot22(x, y)`: `dot(x, y)` of two matrices of one float dtype."""
+    args = [as_tensor_variable(v) for v in (x, y)]
+    return wrap(_core.blas_update("dot22", args))
+
+
+def _dot22scalar(x, y, a):
+    """`Dot22Scalar(x, y, a)`: `a * dot(x, y)` of two matrices of one float
+    dtype and a 0-d float scale."""
+    args = [as_tensor_variable(v) for v in (x, y, a)]
+    return wrap(_core.blas_update("dot22scalar", args))
+
+
 gemm = gemm_no_inplace
 gemv = gemv_no_inplace
 
-__all__ = ["gemm_no_inplace", "gemv_no_inplace"]
+__all__ = ["gemm_no_inplace", "gemv_no_inplace", "_dot22", "_dot22scalar"]
