@@ -4,6 +4,7 @@ random inputs; the stabilizations give finite values where the naive graph
 overflows; the Mode API (`including`, `excluding`, `optimizer_excluding`)
 turns rewrites on and off."""
 import os
+import re
 import subprocess
 import sys
 
@@ -700,6 +701,53 @@ def test_the_gradient_of_the_negative_log_likelihood_uses_crossentropy_dx(dtype)
         for got, want in zip(f(xv, yv), naive(xv, yv)):
             assert got.dtype == want.dtype
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_gradient_reads_the_softmax_the_fused_loss_computed(dtype):
+    x, y, W, b, nll = _tutorial_nll(dtype)
+    gW, gb = T.grad(nll, [W, b])
+    naive = th.function([x, y], [nll, gW, gb], mode="FAST_COMPILE")
+    before, after = before_after([x, y], [nll, gW, gb], "local_softmax_of_crossentropy")
+    assert any(o.startswith("Softmax") for o in ops_of(before))
+    assert not any(o.startswith("Softmax") for o in ops_of(after)), ops_of(after)
+    text = th.debugprint(after, file="str")
+    assert re.search(r"\|CrossentropySoftmaxArgmax1HotWithBias\.1 \[id \w+\]", text), text
+    xv = RNG.randn(7, 3).astype(dtype)
+    yv = RNG.randint(0, 4, size=7).astype("int32")
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for f in (before, after):
+        for got, want in zip(f(xv, yv), naive(xv, yv)):
+            assert got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def test_a_softmax_whose_labels_come_from_itself_is_not_replaced_by_the_fused_one():
+    # The labels are the argmax of the softmax: the fused node reads them, so
+    # it cannot also give the softmax they come from.
+    x, b = T.dmatrix("x"), T.dvector("b")
+    sm = T.nnet.softmax(x + b)
+    y = T.argmax(sm, axis=1)
+    nll = -T.mean(T.log(T.nnet.softmax(x + b))[T.arange(y.shape[0]), y])
+    naive = th.function([x, b], [nll, sm], mode="FAST_COMPILE")
+    f = th.function([x, b], [nll, sm])
+    xv, bv = RNG.randn(5, 4), RNG.randn(4)
+    for got, want in zip(f(xv, bv), naive(xv, bv)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_a_softmax_of_a_sum_with_a_row_becomes_softmax_with_bias():
+    x, b, m = T.dmatrix("x"), T.dvector("b"), T.dmatrix("m")
+    naive = th.function([x, b], T.nnet.softmax(x + b), mode="FAST_COMPILE")
+    before, after = before_after([x, b], T.nnet.softmax(x + b), "local_softmax_with_bias")
+    assert ops_of(after) == ["SoftmaxWithBias"]
+    assert "Softmax" in ops_of(before)
+    xv, bv = RNG.randn(5, 4), RNG.randn(4)
+    assert_same_values(naive, after, xv, bv, rtol=1e-12)
+    assert_same_values(before, after, xv, bv, rtol=1e-12)
+    # A sum of two matrices has no bias row to split off.
+    g = th.function([x, m], T.nnet.softmax(x + m), mode=NOFUSE)
+    assert "SoftmaxWithBias" not in ops_of(g)
 
 
 def test_the_length_of_the_fused_negative_log_likelihood_is_the_number_of_labels():

@@ -10,9 +10,19 @@
 //! A softmax without a bias gets a zero bias of `x`'s column count; a
 //! softmax of `x + b` with `b` a row broadcast along the rows is split
 //! into `x` and `b`.
+//!
+//! In the specialize stage, once the gradient's rewrite has read its
+//! softmax:
+//! - `Softmax(x + b)` → `SoftmaxWithBias(x, b)` (`local_softmax_with_bias`);
+//! - a softmax of the `x` and `b` of a fused cross-entropy node is that
+//!   node's own softmax output `.1` (`local_softmax_of_crossentropy`), so
+//!   that the training step's gradient (`CrossentropySoftmax1HotWithBiasDx`)
+//!   reads the softmax the loss computed instead of computing it again.
+
+use std::collections::HashSet;
 
 use crate::error::Result;
-use crate::function::fgraph::{FunctionGraph, VarId};
+use crate::function::fgraph::{FunctionGraph, NodeId, VarId};
 use crate::memory::Tensor;
 use crate::ops::{AdvIdx, NnetOp, Op, ScalarOp};
 
@@ -188,4 +198,62 @@ pub fn local_advanced_indexing_crossentropy_onehot_grad(fg: &mut FunctionGraph) 
         let op = Op::Nnet(NnetOp::CrossentropySoftmax1HotWithBiasDx);
         Ok(Some(fg.add_node(op, vec![minus_g, sm, y])?[0]))
     })
+}
+
+pub fn local_softmax_with_bias(fg: &mut FunctionGraph) -> Result<bool> {
+    each_node(fg, |fg, n| {
+        let node = &fg.nodes[n];
+        if node.op != Op::Nnet(NnetOp::Softmax) {
+            return Ok(None);
+        }
+        let (x, Some(b)) = split_bias(fg, node.inputs[0]) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            fg.add_node(Op::Nnet(NnetOp::SoftmaxWithBias), vec![x, b])?[0],
+        ))
+    })
+}
+
+pub fn local_softmax_of_crossentropy(fg: &mut FunctionGraph) -> Result<bool> {
+    let fused: Vec<NodeId> = fg
+        .toposort()
+        .into_iter()
+        .filter(|&n| fg.nodes[n].op == Op::Nnet(NnetOp::CrossentropySoftmaxArgmax1HotWithBias))
+        .collect();
+    if fused.is_empty() {
+        return Ok(false);
+    }
+    each_node(fg, |fg, n| {
+        let sm = fg.nodes[n].outputs[0];
+        let Some((x, Some(b))) = softmax_parts(fg, sm) else {
+            return Ok(None);
+        };
+        for &xent in &fused {
+            let ins = &fg.nodes[xent].inputs;
+            if ins[0] == x && ins[1] == b && !depends_on(fg, ins[2], n) {
+                return Ok(Some(fg.nodes[xent].outputs[1]));
+            }
+        }
+        Ok(None)
+    })
+}
+
+/// Whether `v` is computed from an output of node `n` (the labels of a
+/// fused node could be, say, the argmax of the very softmax it would replace).
+fn depends_on(fg: &FunctionGraph, v: VarId, n: NodeId) -> bool {
+    let mut seen = HashSet::new();
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        let Some((owner, _)) = fg.owner(v) else {
+            continue;
+        };
+        if owner == n {
+            return true;
+        }
+        if seen.insert(owner) {
+            stack.extend(fg.nodes[owner].inputs.iter().copied());
+        }
+    }
+    false
 }

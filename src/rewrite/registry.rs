@@ -267,6 +267,18 @@ pub const REWRITES: &[Rewrite] = &[
         run: gemm::local_gemm_to_gemm,
     },
     Rewrite {
+        name: "local_softmax_with_bias",
+        tags: &["fast_run", "specialize", "softmax"],
+        stage: Stage::Specialize,
+        run: crossentropy::local_softmax_with_bias,
+    },
+    Rewrite {
+        name: "local_softmax_of_crossentropy",
+        tags: &["fast_run", "specialize", "xent"],
+        stage: Stage::Specialize,
+        run: crossentropy::local_softmax_of_crossentropy,
+    },
+    Rewrite {
         name: "local_dot_to_dot22",
         tags: &["fast_run", "BlasOpt", "specialize", "dot22"],
         stage: Stage::Specialize,
