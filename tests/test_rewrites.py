@@ -682,6 +682,17 @@ def _tutorial_nll(dtype="float64"):
     return x, y, W, b, nll
 
 
+def _assert_nll_and_gradients_match(functions, naive, dtype):
+    """Each function's loss and gradients equal the naive graph's, dtypes included."""
+    xv = RNG.randn(7, 3).astype(dtype)
+    yv = RNG.randint(0, 4, size=7).astype("int32")
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for f in functions:
+        for got, want in zip(f(xv, yv), naive(xv, yv)):
+            assert got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_gradient_of_the_negative_log_likelihood_uses_crossentropy_dx(dtype):
     x, y, W, b, nll = _tutorial_nll(dtype)
@@ -694,13 +705,7 @@ def test_the_gradient_of_the_negative_log_likelihood_uses_crossentropy_dx(dtype)
     assert not any(o.startswith("AdvancedIncSubtensor") for o in ops_of(after))
     fused = th.function([x, y], [nll, gW, gb])
     assert "CrossentropySoftmax1HotWithBiasDx" in " ".join(ops_of(fused))
-    xv = RNG.randn(7, 3).astype(dtype)
-    yv = RNG.randint(0, 4, size=7).astype("int32")
-    tol = 1e-5 if dtype == "float32" else 1e-12
-    for f in (before, after, fused):
-        for got, want in zip(f(xv, yv), naive(xv, yv)):
-            assert got.dtype == want.dtype
-            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    _assert_nll_and_gradients_match((before, after, fused), naive, dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -713,13 +718,7 @@ def test_the_gradient_reads_the_softmax_the_fused_loss_computed(dtype):
     assert not any(o.startswith("Softmax") for o in ops_of(after)), ops_of(after)
     text = th.debugprint(after, file="str")
     assert re.search(r"\|CrossentropySoftmaxArgmax1HotWithBias\.1 \[id \w+\]", text), text
-    xv = RNG.randn(7, 3).astype(dtype)
-    yv = RNG.randint(0, 4, size=7).astype("int32")
-    tol = 1e-5 if dtype == "float32" else 1e-12
-    for f in (before, after):
-        for got, want in zip(f(xv, yv), naive(xv, yv)):
-            assert got.dtype == want.dtype
-            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    _assert_nll_and_gradients_match((before, after), naive, dtype)
 
 
 def test_a_softmax_whose_labels_come_from_itself_is_not_replaced_by_the_fused_one():

@@ -9,8 +9,10 @@
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::function::fgraph::{FunctionGraph, NodeId, VarId};
+use crate::memory::Tensor;
+use crate::ops::scalar::cast_tensor;
 use crate::ops::{Dot22, Op, ScalarOp};
-use crate::rewrite::local::{cast_to, each_node, producer, scalar_op, uniform_constant};
+use crate::rewrite::local::{cast_to, constant, each_node, producer, scalar_op, uniform_constant};
 
 pub fn local_dot_to_dot22(fg: &mut FunctionGraph) -> Result<bool> {
     each_node(fg, |fg, n| {
@@ -78,11 +80,8 @@ fn scalar(fg: &mut FunctionGraph, s: VarId, dtype: DType) -> Result<Option<VarId
         let Some(value) = uniform_constant(fg, s) else {
             return Ok(None);
         };
-        let t = crate::ops::scalar::cast_tensor(
-            &crate::memory::Tensor::from_slice::<f64>(DType::Float64, &[], &[value])?,
-            dtype,
-        )?;
-        return Ok(Some(crate::rewrite::local::constant(fg, t)));
+        let value = Tensor::from_slice::<f64>(DType::Float64, &[], &[value])?;
+        return Ok(Some(constant(fg, cast_tensor(&value, dtype)?)));
     }
     let zero_d = if fg.vars[s].ty.ndim() == 0 {
         s
