@@ -693,27 +693,32 @@ def _assert_nll_and_gradients_match(functions, naive, dtype):
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
+def _tutorial_training_step(dtype, rewrite):
+    """The tutorial loss and its gradients compiled naively (FAST_COMPILE),
+    without `rewrite` and with it; also the inputs and outputs."""
+    x, y, W, b, nll = _tutorial_nll(dtype)
+    outputs = [nll] + T.grad(nll, [W, b])
+    naive = th.function([x, y], outputs, mode="FAST_COMPILE")
+    before, after = before_after([x, y], outputs, rewrite)
+    return naive, before, after, [x, y], outputs
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_gradient_of_the_negative_log_likelihood_uses_crossentropy_dx(dtype):
-    x, y, W, b, nll = _tutorial_nll(dtype)
-    gW, gb = T.grad(nll, [W, b])
-    naive = th.function([x, y], [nll, gW, gb], mode="FAST_COMPILE")
-    before, after = before_after([x, y], [nll, gW, gb], "local_advanced_indexing_crossentropy_onehot_grad")
+    naive, before, after, inputs, outputs = _tutorial_training_step(
+        dtype, "local_advanced_indexing_crossentropy_onehot_grad")
     assert "SoftmaxGrad" in ops_of(before) and "AdvancedIncSubtensor" in " ".join(ops_of(before))
     assert "CrossentropySoftmax1HotWithBiasDx" in ops_of(after)
     assert "SoftmaxGrad" not in ops_of(after)
     assert not any(o.startswith("AdvancedIncSubtensor") for o in ops_of(after))
-    fused = th.function([x, y], [nll, gW, gb])
+    fused = th.function(inputs, outputs)
     assert "CrossentropySoftmax1HotWithBiasDx" in " ".join(ops_of(fused))
     _assert_nll_and_gradients_match((before, after, fused), naive, dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_gradient_reads_the_softmax_the_fused_loss_computed(dtype):
-    x, y, W, b, nll = _tutorial_nll(dtype)
-    gW, gb = T.grad(nll, [W, b])
-    naive = th.function([x, y], [nll, gW, gb], mode="FAST_COMPILE")
-    before, after = before_after([x, y], [nll, gW, gb], "local_softmax_of_crossentropy")
+    naive, before, after, _, _ = _tutorial_training_step(dtype, "local_softmax_of_crossentropy")
     assert any(o.startswith("Softmax") for o in ops_of(before))
     assert not any(o.startswith("Softmax") for o in ops_of(after)), ops_of(after)
     text = th.debugprint(after, file="str")
