@@ -132,6 +132,7 @@ fn is_light(op: &Op) -> bool {
             | Op::ScalarFromTensor
             | Op::DeepCopy
             | Op::ViewOp
+            | Op::Assert(_)
             | Op::Shape
             | Op::ShapeI(_)
             | Op::Reshape(_)

@@ -49,6 +49,7 @@ pub fn connection_pattern(op: &Op, n_inputs: usize, n_outputs: usize) -> Vec<Vec
         |k: usize| -> Vec<Vec<bool>> { (0..n_inputs).map(|i| vec![i < k; n_outputs]).collect() };
     match op {
         Op::Shape | Op::ShapeI(_) | Op::DisconnectedGrad => first_only(0),
+        Op::Assert(_) => first_only(1),
         Op::Subtensor(_) | Op::Reshape(_) | Op::AdvancedSubtensor1 | Op::AdvancedSubtensor(_) => {
             first_only(1)
         }
@@ -332,6 +333,8 @@ pub fn op_grad(
             not_implemented(op, 0, &inputs[0])
         }]),
         Op::DeepCopy | Op::ViewOp => Ok(vec![Grad::Var(gz)]),
+        // The conditions are not differentiable.
+        Op::Assert(_) => Ok(disconnected_rest(vec![Grad::Var(gz)])),
         Op::Nnet(n) => {
             let sm_used = matches!(output_grads.get(1), Some(Grad::Var(_)));
             nnet_grad(*n, inputs, outputs, &gs, sm_used)

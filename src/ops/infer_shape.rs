@@ -77,6 +77,7 @@ impl Op {
                 .collect(),
             Op::DeepCopy
             | Op::ViewOp
+            | Op::Assert(_)
             | Op::ZeroGrad
             | Op::DisconnectedGrad
             | Op::Rebroadcast(_)

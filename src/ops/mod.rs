@@ -6,6 +6,7 @@ pub mod advanced_subtensor;
 pub mod alloc;
 pub mod arange;
 pub mod argmax;
+pub mod assert;
 pub mod axis;
 pub mod batched_dot;
 pub mod blas;
@@ -50,6 +51,7 @@ pub use advanced_subtensor::{
     AdvIdx, AdvancedIncSubtensor, AdvancedIncSubtensor1, AdvancedSubtensor,
 };
 pub use argmax::MaxAndArgmax;
+pub use assert::Assert;
 pub use composite::Composite;
 pub use conv::{BorderMode, ConvOp, ConvParams};
 pub use elemwise::{Elemwise, ScalarOp};
@@ -149,6 +151,8 @@ pub enum Op {
     Gemv(Gemv),
     /// `Dot22(x, y)` / `Dot22Scalar(x, y, a)`: a product of two matrices.
     Dot22(Dot22),
+    /// `Assert{msg}(x, c_1, ..., c_k)`: `x`, once every 0-d condition holds.
+    Assert(Assert),
     /// `Pool`, `MaxPoolGrad`, `AveragePoolGrad`.
     Pool(PoolOp),
     /// `Elemwise{Composite{...}}`: fused elementwise ops.
@@ -209,6 +213,7 @@ impl Op {
             Op::Gemm(g) => g.name(),
             Op::Gemv(g) => g.name(),
             Op::Dot22(d) => d.name(),
+            Op::Assert(a) => a.name(),
             Op::Pool(p) => p.name(),
             Op::Composite(c) => c.display_name(),
             Op::Scan(s) => s.display_name(),
@@ -352,6 +357,7 @@ impl Op {
             Op::Gemm(g) => g.output_types(&types),
             Op::Gemv(g) => g.output_types(&types),
             Op::Dot22(d) => d.output_types(&types),
+            Op::Assert(a) => a.output_types(&types),
             Op::Pool(p) => p.output_types(inputs),
             Op::Composite(c) => c.output_types(&types),
             Op::Scan(s) => s.output_types(inputs),
@@ -418,6 +424,7 @@ impl Op {
             Op::Gemm(g) => one(g.perform(inputs, out_dtype)?),
             Op::Gemv(g) => one(g.perform(inputs, out_dtype)?),
             Op::Dot22(d) => one(d.perform(inputs, out_dtype)?),
+            Op::Assert(a) => one(a.perform(inputs)?),
             Op::Pool(p) => p.perform(inputs, out_types),
             Op::Composite(c) => one(c.perform(inputs)?),
             Op::Scan(s) => s.perform(inputs, out_types),
@@ -467,6 +474,7 @@ impl Op {
                 | Op::Subtensor(_)
                 | Op::ScalarFromTensor
                 | Op::ViewOp
+                | Op::Assert(_)
                 | Op::Reshape(_)
                 | Op::Flatten(_)
                 | Op::Rebroadcast(_)
@@ -504,13 +512,15 @@ impl Op {
     }
 
     /// Whether constant folding may evaluate this op at compile time.
-    /// `Alloc` is not folded (as in Theano): its output is a fresh buffer
+    /// `Assert` is not folded: a condition that fails raises when the
+    /// function runs, not when it is compiled. `Alloc` is not folded (as in Theano): its output is a fresh buffer
     /// that would otherwise become a large constant copied at every call.
     pub fn is_foldable(&self) -> bool {
         !matches!(
             self,
             Op::DeepCopy
                 | Op::ViewOp
+                | Op::Assert(_)
                 | Op::External(_)
                 | Op::Alloc
                 | Op::Random(_)

@@ -5,6 +5,14 @@
 //! `dot(Join(0, W_1, ..., W_k), x)` sliced by rows. One larger product
 //! reads `x` once and keeps the GEMM busy, instead of k small ones.
 //!
+//! When two such groups are only ever added product to product, as an
+//! LSTM's gates add `dot(x, W_i) + dot(h, U_i)`, the sums themselves become
+//! slices of one `dot(x, Join(W_i)) + dot(h, Join(U_i))`, guarded by an
+//! `Assert` that each `W_i` and `U_i` have one length along the joined axis.
+//! The gemm rewrite turns that sum into one `Gemm` accumulating into the
+//! other product, which is the graph of the hand-merged LSTM; slicing each
+//! product and adding the slices would read both products once more.
+//!
 //! Where it pays, and so where it is applied:
 //! - in a function's graph, when every `W_i` is a constant (the `Join` is
 //!   folded at compile time) or a shared variable (the linker keeps the
@@ -27,15 +35,17 @@
 //! joined axis is broadcastable, or when their current values (constants,
 //! shared variables) disagree on the shared dimension.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::function::fgraph::{FVarKind, FunctionGraph, NodeId, VarId};
 use crate::memory::Tensor;
-use crate::ops::{Elemwise, IdxEntry, Op, ScalarOp, Subtensor};
-use crate::types::{TensorType, Type};
+use crate::ops::{Assert, IdxEntry, Op, ScalarOp, Subtensor};
+use crate::types::Type;
+
+use super::local::{elemwise, int64_scalar};
 
 /// Which operand of `dot` the products share.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -115,7 +125,42 @@ fn known_value(fg: &FunctionGraph, v: VarId) -> Option<Tensor> {
 }
 
 fn merge_products(fg: &mut FunctionGraph, eligible: &[bool]) -> Result<bool> {
-    // Candidate products, grouped by (shared operand, side) in graph order.
+    let groups = candidate_groups(fg, eligible);
+    let pairs = summed_pairs(fg, &groups);
+    let mut merged: HashSet<NodeId> = HashSet::new();
+    let mut changed = false;
+    let untouched =
+        |merged: &HashSet<NodeId>, g: &Group| g.products.iter().all(|p| !merged.contains(&p.node));
+    for pair in &pairs {
+        let (first, second) = (&groups[pair.first], &groups[pair.second]);
+        if !untouched(&merged, first) || !untouched(&merged, second) {
+            continue;
+        }
+        if replace_pair(fg, first, second, pair)? {
+            merged.extend(first.products.iter().map(|p| p.node));
+            merged.extend(second.products.iter().map(|p| p.node));
+            changed = true;
+        }
+    }
+    for group in &groups {
+        if untouched(&merged, group) && replace_group(fg, group)? {
+            merged.extend(group.products.iter().map(|p| p.node));
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// Products sharing the operand `x` on one side, with `W_i` that can be joined.
+struct Group {
+    x: VarId,
+    side: Side,
+    products: Vec<Product>,
+}
+
+/// The groups worth merging: at least two products, one per distinct `W`
+/// (equal products are the merge pass's), with `W_i` that can be joined.
+fn candidate_groups(fg: &FunctionGraph, eligible: &[bool]) -> Vec<Group> {
     let mut groups: BTreeMap<(VarId, Side), Vec<Product>> = BTreeMap::new();
     for n in fg.toposort() {
         let node = &fg.nodes[n];
@@ -139,36 +184,28 @@ fn merge_products(fg: &mut FunctionGraph, eligible: &[bool]) -> Result<bool> {
             }
         }
     }
-    let mut merged: HashSet<NodeId> = HashSet::new();
-    let mut changed = false;
-    for ((x, side), products) in groups {
-        // One product per distinct W (equal products are the merge pass's),
-        // none already merged through its other operand.
-        let mut seen = HashSet::new();
-        let group: Vec<Product> = products
-            .into_iter()
-            .filter(|p| !merged.contains(&p.node) && seen.insert(p.w))
-            .collect();
-        if group.len() < 2 || !compatible(fg, &group, side) {
-            continue;
-        }
-        if replace_group(fg, x, side, &group)? {
-            merged.extend(group.iter().map(|p| p.node));
-            changed = true;
-        }
-    }
-    Ok(changed)
+    groups
+        .into_iter()
+        .filter_map(|((x, side), products)| {
+            let mut seen = HashSet::new();
+            let products: Vec<Product> =
+                products.into_iter().filter(|p| seen.insert(p.w)).collect();
+            let group = Group { x, side, products };
+            (group.products.len() >= 2 && compatible(fg, &group)).then_some(group)
+        })
+        .collect()
 }
 
 /// The `W_i` can be joined: one dtype, one broadcastable pattern, and known
 /// values agreeing on the dimension the product contracts.
-fn compatible(fg: &FunctionGraph, group: &[Product], side: Side) -> bool {
-    let first = &fg.vars[group[0].w].ty;
-    if group.iter().any(|p| fg.vars[p.w].ty != *first) {
+fn compatible(fg: &FunctionGraph, group: &Group) -> bool {
+    let first = &fg.vars[group.products[0].w].ty;
+    if group.products.iter().any(|p| fg.vars[p.w].ty != *first) {
         return false;
     }
-    let contracted = 1 - side.axis();
+    let contracted = 1 - group.side.axis();
     let lengths: HashSet<usize> = group
+        .products
         .iter()
         .filter_map(|p| known_value(fg, p.w))
         .map(|t| t.shape[contracted])
@@ -176,43 +213,168 @@ fn compatible(fg: &FunctionGraph, group: &[Product], side: Side) -> bool {
     lengths.len() <= 1
 }
 
-/// Builds the joined product and its slices; replaces the products by them.
-/// Returns false (leaving only unused nodes behind) if a slice's type would
-/// not be its product's.
-fn replace_group(fg: &mut FunctionGraph, x: VarId, side: Side, group: &[Product]) -> Result<bool> {
+/// Two groups whose products are only ever added one to one, as an LSTM's
+/// gates add `dot(x, W_i) + dot(h, U_i)`: `sums[i]` is the sum of product
+/// `i` of the first group and product `partner[i]` of the second.
+struct SummedPair {
+    first: usize,
+    second: usize,
+    partner: Vec<usize>,
+    sums: Vec<VarId>,
+}
+
+/// The pairs of groups (on one side) where every product is read by exactly
+/// one `add` whose other operand is a product of the other group, read by
+/// that `add` only, and neither is an output of the graph.
+fn summed_pairs(fg: &FunctionGraph, groups: &[Group]) -> Vec<SummedPair> {
+    let clients = fg.clients();
+    let only_reader = |v: VarId| -> Option<NodeId> {
+        match clients.get(&v).map(Vec::as_slice) {
+            Some(&[(n, _)]) if !fg.outputs.contains(&v) => Some(n),
+            _ => None,
+        }
+    };
+    let mut position: HashMap<VarId, (usize, usize)> = HashMap::new();
+    for (g, group) in groups.iter().enumerate() {
+        for (i, p) in group.products.iter().enumerate() {
+            position.insert(p.out, (g, i));
+        }
+    }
+    let mut pairs = Vec::new();
+    for (first, group) in groups.iter().enumerate() {
+        let mut second = None;
+        let mut partner = Vec::new();
+        let mut sums = Vec::new();
+        for p in &group.products {
+            let Some(n) = only_reader(p.out) else { break };
+            let node = &fg.nodes[n];
+            let is_add = matches!(&node.op, Op::Elemwise(e) if e.scalar_op == ScalarOp::Add);
+            let other = match node.inputs[..] {
+                [a, b] if is_add && a == p.out && b != p.out => b,
+                [a, b] if is_add && b == p.out && a != p.out => a,
+                _ => break,
+            };
+            let Some(&(g, i)) = position.get(&other) else {
+                break;
+            };
+            if g == first
+                || groups[g].side != group.side
+                || only_reader(other) != Some(n)
+                || *second.get_or_insert(g) != g
+            {
+                break;
+            }
+            partner.push(i);
+            sums.push(node.outputs[0]);
+        }
+        let complete = sums.len() == group.products.len();
+        if let Some(second) = second.filter(|&g| complete && first < g)
+            && groups[second].products.len() == sums.len()
+        {
+            pairs.push(SummedPair {
+                first,
+                second,
+                partner,
+                sums,
+            });
+        }
+    }
+    pairs
+}
+
+/// Replaces the sums of a [`SummedPair`] by slices of one sum of two joined
+/// products, `dot(x, Join(W_i)) + dot(h, Join(U_i))`, which the gemm rewrite
+/// then turns into one `Gemm` accumulating into the other product. The
+/// original sums need `W_i` and `U_i` of one length along the joined axis;
+/// the merged sum only checks their totals, so an `Assert` checks the
+/// others. Returns false (leaving only unused nodes behind) if a slice's
+/// type would not be its sum's.
+fn replace_pair(
+    fg: &mut FunctionGraph,
+    first: &Group,
+    second: &Group,
+    pair: &SummedPair,
+) -> Result<bool> {
+    let side = first.side;
     let axis = side.axis();
-    let axis_value = Tensor::from_slice(DType::Int64, &[], &[axis as i64])?;
-    let axis_var = fg.add_leaf(
-        Type::Tensor(TensorType::new(DType::Int64, &[])),
-        FVarKind::Constant(axis_value),
-        None,
-        None,
+    let ws: Vec<VarId> = first.products.iter().map(|p| p.w).collect();
+    let us: Vec<VarId> = pair.partner.iter().map(|&i| second.products[i].w).collect();
+    let a = joined_product(fg, first.x, side, &ws)?;
+    let b = joined_product(fg, second.x, side, &us)?;
+    let sum = elemwise(fg, ScalarOp::Add, vec![a, b])?;
+    let mut guarded_inputs = vec![sum];
+    for (&w, &u) in ws.iter().zip(&us).take(ws.len() - 1) {
+        let w_len = fg.add_node(Op::ShapeI(axis), vec![w])?[0];
+        let u_len = fg.add_node(Op::ShapeI(axis), vec![u])?[0];
+        guarded_inputs.push(elemwise(fg, ScalarOp::Eq, vec![w_len, u_len])?);
+    }
+    let msg = format!(
+        "merged sums dot(x, W_i) + dot(h, U_i): W_i and U_i differ in length along axis {axis}"
     );
+    let guarded = fg.add_node(Op::Assert(Assert { msg }), guarded_inputs)?[0];
+    let slices = slices_of(fg, guarded, side, &ws)?;
+    if slices
+        .iter()
+        .zip(&pair.sums)
+        .any(|(&s, &o)| fg.vars[s].ty != fg.vars[o].ty)
+    {
+        return Ok(false);
+    }
+    for (&o, s) in pair.sums.iter().zip(slices) {
+        fg.replace(o, s);
+    }
+    Ok(true)
+}
+
+/// Replaces the products of a group by slices of one joined product.
+/// Returns false (leaving only unused nodes behind) if a slice's type
+/// would not be its product's.
+fn replace_group(fg: &mut FunctionGraph, group: &Group) -> Result<bool> {
+    let ws: Vec<VarId> = group.products.iter().map(|p| p.w).collect();
+    let product = joined_product(fg, group.x, group.side, &ws)?;
+    let slices = slices_of(fg, product, group.side, &ws)?;
+    if slices
+        .iter()
+        .zip(&group.products)
+        .any(|(&s, p)| fg.vars[s].ty != fg.vars[p.out].ty)
+    {
+        return Ok(false);
+    }
+    for (p, slice) in group.products.iter().zip(slices) {
+        fg.replace(p.out, slice);
+    }
+    Ok(true)
+}
+
+/// `dot(x, Join(1, W_1, ..., W_k))`, or `dot(Join(0, W_1, ..., W_k), x)`.
+fn joined_product(fg: &mut FunctionGraph, x: VarId, side: Side, ws: &[VarId]) -> Result<VarId> {
+    let axis_var = int64_scalar(fg, side.axis() as i64)?;
     let mut join_inputs = vec![axis_var];
-    join_inputs.extend(group.iter().map(|p| p.w));
+    join_inputs.extend_from_slice(ws);
     let joined = fg.add_node(Op::Join, join_inputs)?[0];
     let operands = match side {
         Side::Left => vec![x, joined],
         Side::Right => vec![joined, x],
     };
-    let product = fg.add_node(Op::Dot, operands)?[0];
-    let product_ndim = fg.vars[product].ty.ndim();
-    // The slice of product `i` starts where the lengths of W_1..W_{i-1} end.
-    let mut slices = Vec::with_capacity(group.len());
+    Ok(fg.add_node(Op::Dot, operands)?[0])
+}
+
+/// The slices of `v` (a joined product, or a sum of two) along the joined
+/// axis, one per `W` of `ws`: slice `i` starts where the lengths of
+/// `W_1..W_{i-1}` end.
+fn slices_of(fg: &mut FunctionGraph, v: VarId, side: Side, ws: &[VarId]) -> Result<Vec<VarId>> {
+    let axis = side.axis();
+    let ndim = fg.vars[v].ty.ndim();
+    let mut slices = Vec::with_capacity(ws.len());
     let mut start: Option<VarId> = None;
-    for (i, p) in group.iter().enumerate() {
-        let stop = if i + 1 == group.len() {
+    for (i, &w) in ws.iter().enumerate() {
+        let stop = if i + 1 == ws.len() {
             None
         } else {
-            let len = fg.add_node(Op::ShapeI(axis), vec![p.w])?[0];
+            let len = fg.add_node(Op::ShapeI(axis), vec![w])?[0];
             Some(match start {
                 None => len,
-                Some(s) => fg.add_node(
-                    Op::Elemwise(Elemwise {
-                        scalar_op: ScalarOp::Add,
-                    }),
-                    vec![s, len],
-                )?[0],
+                Some(s) => elemwise(fg, ScalarOp::Add, vec![s, len])?,
             })
         };
         let bound = |b: Option<VarId>| b.map(|_| DType::Int64);
@@ -223,7 +385,7 @@ fn replace_group(fg: &mut FunctionGraph, x: VarId, side: Side, group: &[Product]
         };
         // `dot(x, W)` of a matrix x is sliced along its columns, else along
         // its only or first axis.
-        let idx_list = if side == Side::Left && product_ndim == 2 {
+        let idx_list = if side == Side::Left && ndim == 2 {
             vec![
                 IdxEntry::Slice {
                     start: None,
@@ -235,18 +397,11 @@ fn replace_group(fg: &mut FunctionGraph, x: VarId, side: Side, group: &[Product]
         } else {
             vec![entry]
         };
-        let mut inputs = vec![product];
+        let mut inputs = vec![v];
         inputs.extend(start);
         inputs.extend(stop);
-        let slice = fg.add_node(Op::Subtensor(Subtensor { idx_list }), inputs)?[0];
-        if fg.vars[slice].ty != fg.vars[p.out].ty {
-            return Ok(false);
-        }
-        slices.push(slice);
+        slices.push(fg.add_node(Op::Subtensor(Subtensor { idx_list }), inputs)?[0]);
         start = stop;
     }
-    for (p, slice) in group.iter().zip(slices) {
-        fg.replace(p.out, slice);
-    }
-    Ok(true)
+    Ok(slices)
 }

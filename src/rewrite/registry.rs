@@ -162,6 +162,12 @@ pub const REWRITES: &[Rewrite] = &[
         run: useless::local_useless_subtensor,
     },
     Rewrite {
+        name: "local_remove_useless_assert",
+        tags: &["fast_run", "canonicalize", "useless"],
+        stage: Stage::Canonicalize,
+        run: useless::local_remove_useless_assert,
+    },
+    Rewrite {
         name: "local_subtensor_merge",
         tags: &["fast_run", "canonicalize"],
         stage: Stage::Canonicalize,

@@ -1,13 +1,14 @@
 //! Removal of ops that do nothing: a cast to the dtype the input already
 //! has, `DimShuffle{0,1,...}`, a DimShuffle of a DimShuffle (one pattern,
 //! so `x.T.T` is `x`), a reshape to the input's own shape, a Subtensor of
-//! full slices (`x[:]`), a Rebroadcast that changes no flag.
+//! full slices (`x[:]`), a Rebroadcast that changes no flag, the conditions
+//! of an `Assert` that are constants known to hold.
 
 use crate::error::Result;
 use crate::function::fgraph::{FunctionGraph, VarId};
-use crate::ops::{DimShuffle, IdxEntry, Op, ScalarOp};
+use crate::ops::{Assert, DimShuffle, IdxEntry, Op, ScalarOp};
 
-use super::local::{each_node, is_constant, producer};
+use super::local::{each_node, is_constant, producer, uniform_constant};
 
 pub fn local_useless_cast(fg: &mut FunctionGraph) -> Result<bool> {
     each_node(fg, |fg, n| match &fg.nodes[n].op {
@@ -114,5 +115,31 @@ pub fn local_useless_rebroadcast(fg: &mut FunctionGraph) -> Result<bool> {
     each_node(fg, |fg, n| match &fg.nodes[n].op {
         Op::Rebroadcast(_) => Ok(Some(fg.nodes[n].inputs[0])),
         _ => Ok(None),
+    })
+}
+
+/// `Assert(x, c_1, ..., c_k)` without its conditions that are non-zero
+/// constants; `x` itself when none is left.
+pub fn local_remove_useless_assert(fg: &mut FunctionGraph) -> Result<bool> {
+    each_node(fg, |fg, n| {
+        let Op::Assert(Assert { msg }) = &fg.nodes[n].op else {
+            return Ok(None);
+        };
+        let inputs = &fg.nodes[n].inputs;
+        let open: Vec<VarId> = inputs[1..]
+            .iter()
+            .copied()
+            .filter(|&c| uniform_constant(fg, c).is_none_or(|v| v == 0.0))
+            .collect();
+        if open.len() + 1 == inputs.len() {
+            return Ok(None);
+        }
+        if open.is_empty() {
+            return Ok(Some(inputs[0]));
+        }
+        let op = Op::Assert(Assert { msg: msg.clone() });
+        let mut kept = vec![inputs[0]];
+        kept.extend(open);
+        Ok(Some(fg.add_node(op, kept)?[0]))
     })
 }

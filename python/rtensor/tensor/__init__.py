@@ -1,6 +1,6 @@
 """`rtensor.tensor` (Theano's `theano.tensor`, imported as `T`)."""
 
-from . import blas, nnet, signal, subtensor
+from . import blas, nnet, opt, signal, subtensor
 from . import raw_random, shared_randomstreams  # noqa: F401
 from .basic import *  # noqa: F401,F403
 from .basic import _PREFIX, _PATTERNS  # noqa: F401
