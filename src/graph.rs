@@ -10,6 +10,11 @@ use crate::memory::Tensor;
 use crate::ops::{InputInfo, Op};
 use crate::types::{TensorType, Type};
 
+/// What a container holds while [`SharedContainer::write_over`] has lent
+/// its value out: an empty array shared by every container (no allocation
+/// per call), never seen by a reader since the write lock is held meanwhile.
+static LENT_PLACEHOLDER: OnceLock<Result<Tensor>> = OnceLock::new();
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 fn next_id() -> u64 {
@@ -129,8 +134,11 @@ impl SharedContainer {
             drop(current);
             return write(value);
         }
-        let empty = vec![0; value.ndim()];
-        let lent = std::mem::replace(&mut *current, Tensor::empty(value.dtype, &empty)?);
+        let placeholder = match LENT_PLACEHOLDER.get_or_init(|| Tensor::empty(value.dtype, &[0])) {
+            Ok(t) => t.clone(),
+            Err(_) => Tensor::empty(value.dtype, &[0])?,
+        };
+        let lent = std::mem::replace(&mut *current, placeholder);
         drop(lent);
         let result = write(value);
         *current = value.clone();
