@@ -8,10 +8,17 @@
 //! `IncSubtensor{InplaceSet;::}`, `AdvancedIncSubtensor1{inplace,inc}`,
 //! `AdvancedIncSubtensor{inplace=True,  set_instead_of_inc=False}`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use smallvec::SmallVec;
+
+use crate::dtype::DType;
 use crate::error::Result;
 use crate::memory::Tensor;
 use crate::ops::elemwise::ScalarOp;
-use crate::ops::elemwise_exec::{Builder, run_program_over_input};
+use crate::ops::elemwise_exec::{Builder, Program, run_program_over_input};
 use crate::ops::indexing::scatter_into;
 use crate::ops::subtensor::raw_index;
 use crate::ops::{Op, advanced_subtensor};
@@ -203,14 +210,12 @@ impl Inplace {
             |from: usize| -> Option<Vec<&Tensor>> { others[from..].iter().copied().collect() };
         match &*self.op {
             Op::Elemwise(e) => {
-                let dtypes: Vec<_> = others
+                let dtypes: SmallVec<[DType; 4]> = others
                     .iter()
                     .map(|t| t.map_or(dest.dtype, |t| t.dtype))
                     .collect();
-                let mut b = Builder::new(&dtypes);
-                let args: Vec<_> = (0..dtypes.len()).map(|i| b.input(i)).collect();
-                let r = b.apply(e.scalar_op, &args, dest.dtype)?;
-                run_program_over_input(&b.finish(r), others, k, dest)
+                let program = single_op_program(e.scalar_op, dtypes, dest.dtype)?;
+                run_program_over_input(&program, others, k, dest)
             }
             Op::Composite(c) => run_program_over_input(&c.program, others, k, dest),
             Op::IncSubtensor(inc) if k == 0 => {
@@ -242,4 +247,33 @@ impl Inplace {
             _ => Ok(false),
         }
     }
+}
+
+/// The operand dtypes and output dtype of a one-op elementwise program.
+type ProgramKey = (ScalarOp, SmallVec<[DType; 4]>, DType);
+
+thread_local! {
+    /// The programs of in-place `Elemwise` nodes, built once per thread and
+    /// scalar op and dtypes rather than on every call (a scalar update such
+    /// as a counter's spends a noticeable part of its call building it).
+    static SINGLE_OP_PROGRAMS: RefCell<HashMap<ProgramKey, Rc<Program>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The program computing `op` of operands of `dtypes` into `out`.
+fn single_op_program(
+    op: ScalarOp,
+    dtypes: SmallVec<[DType; 4]>,
+    out: DType,
+) -> Result<Rc<Program>> {
+    let key = (op, dtypes, out);
+    if let Some(p) = SINGLE_OP_PROGRAMS.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(p);
+    }
+    let mut b = Builder::new(&key.1);
+    let args: Vec<_> = (0..key.1.len()).map(|i| b.input(i)).collect();
+    let r = b.apply(op, &args, out)?;
+    let program = Rc::new(b.finish(r));
+    SINGLE_OP_PROGRAMS.with(|c| c.borrow_mut().insert(key, program.clone()));
+    Ok(program)
 }
