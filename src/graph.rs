@@ -134,10 +134,9 @@ impl SharedContainer {
             drop(current);
             return write(value);
         }
-        let placeholder = match LENT_PLACEHOLDER.get_or_init(|| Tensor::empty(value.dtype, &[0])) {
-            Ok(t) => t.clone(),
-            Err(_) => Tensor::empty(value.dtype, &[0])?,
-        };
+        let placeholder = LENT_PLACEHOLDER
+            .get_or_init(|| Tensor::empty(value.dtype, &[0]))
+            .clone()?;
         let lent = std::mem::replace(&mut *current, placeholder);
         drop(lent);
         let result = write(value);

@@ -513,8 +513,9 @@ impl Op {
 
     /// Whether constant folding may evaluate this op at compile time.
     /// `Assert` is not folded: a condition that fails raises when the
-    /// function runs, not when it is compiled. `Alloc` is not folded (as in Theano): its output is a fresh buffer
-    /// that would otherwise become a large constant copied at every call.
+    /// function runs, not when it is compiled. `Alloc` is not folded (as in
+    /// Theano): its output is a fresh buffer that would otherwise become a
+    /// large constant copied at every call.
     pub fn is_foldable(&self) -> bool {
         !matches!(
             self,

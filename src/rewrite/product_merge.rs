@@ -313,17 +313,7 @@ fn replace_pair(
     );
     let guarded = fg.add_node(Op::Assert(Assert { msg }), guarded_inputs)?[0];
     let slices = slices_of(fg, guarded, side, &ws)?;
-    if slices
-        .iter()
-        .zip(&pair.sums)
-        .any(|(&s, &o)| fg.vars[s].ty != fg.vars[o].ty)
-    {
-        return Ok(false);
-    }
-    for (&o, s) in pair.sums.iter().zip(slices) {
-        fg.replace(o, s);
-    }
-    Ok(true)
+    Ok(replace_all(fg, &pair.sums, slices))
 }
 
 /// Replaces the products of a group by slices of one joined product.
@@ -333,17 +323,24 @@ fn replace_group(fg: &mut FunctionGraph, group: &Group) -> Result<bool> {
     let ws: Vec<VarId> = group.products.iter().map(|p| p.w).collect();
     let product = joined_product(fg, group.x, group.side, &ws)?;
     let slices = slices_of(fg, product, group.side, &ws)?;
-    if slices
+    let outs: Vec<VarId> = group.products.iter().map(|p| p.out).collect();
+    Ok(replace_all(fg, &outs, slices))
+}
+
+/// Replaces each of `olds` by its slice when every slice has its old
+/// variable's type; otherwise changes nothing and returns false.
+fn replace_all(fg: &mut FunctionGraph, olds: &[VarId], slices: Vec<VarId>) -> bool {
+    if olds
         .iter()
-        .zip(&group.products)
-        .any(|(&s, p)| fg.vars[s].ty != fg.vars[p.out].ty)
+        .zip(&slices)
+        .any(|(&o, &s)| fg.vars[s].ty != fg.vars[o].ty)
     {
-        return Ok(false);
+        return false;
     }
-    for (p, slice) in group.products.iter().zip(slices) {
-        fg.replace(p.out, slice);
+    for (&o, s) in olds.iter().zip(slices) {
+        fg.replace(o, s);
     }
-    Ok(true)
+    true
 }
 
 /// `dot(x, Join(1, W_1, ..., W_k))`, or `dot(Join(0, W_1, ..., W_k), x)`.
