@@ -147,7 +147,7 @@ fn is_light(op: &Op) -> bool {
 /// Per-call storage: one optional value per slot.
 pub type Storage = Vec<Option<Tensor>>;
 
-/// Watches each node run: DebugMode's checks and the profiler.
+/// Watches each node run with its values: DebugMode's checks.
 pub trait NodeObserver {
     /// Whether ops that cannot be trusted should check their declarations.
     fn checked(&self) -> bool {
@@ -167,6 +167,31 @@ pub trait NodeObserver {
     ) -> Result<()> {
         Ok(())
     }
+}
+
+/// Started and stopped around every node by the plain thunk loop (the
+/// profiler's clock), so that what it times is what runs without it.
+pub trait NodeClock {
+    fn start(&mut self);
+    fn stop(&mut self, fg: &FunctionGraph, node: NodeId);
+}
+
+/// The plain loop's clock: nothing, compiled away.
+struct Unwatched;
+
+impl NodeClock for Unwatched {
+    #[inline(always)]
+    fn start(&mut self) {}
+    #[inline(always)]
+    fn stop(&mut self, _fg: &FunctionGraph, _node: NodeId) {}
+}
+
+/// What watches a call: nothing, a clock on the plain loop, or an observer
+/// on the observed loop.
+enum Watch<'a> {
+    Nothing,
+    Clock(&'a mut dyn NodeClock),
+    Observer(&'a mut dyn NodeObserver),
 }
 
 impl Program {
@@ -375,16 +400,42 @@ impl Program {
         inputs: &[Tensor],
         allow_gc: bool,
     ) -> Result<Vec<Tensor>> {
-        self.run_observed(storage, inputs, allow_gc, None)
+        self.run_watched(storage, inputs, allow_gc, Watch::Nothing)
     }
 
-    /// [`Program::run`] with an observer called around every node.
+    /// [`Program::run`] with an observer called around every node, on a loop
+    /// of its own that hands it every node's input and output values
+    /// (DebugMode).
     pub fn run_observed(
         &self,
         storage: &mut Storage,
         inputs: &[Tensor],
         allow_gc: bool,
-        observer: Option<&mut dyn NodeObserver>,
+        observer: &mut dyn NodeObserver,
+    ) -> Result<Vec<Tensor>> {
+        self.run_watched(storage, inputs, allow_gc, Watch::Observer(observer))
+    }
+
+    /// [`Program::run`] with `clock` started and stopped around every node of
+    /// the very loop [`Program::run`] runs (the profiler): the same kernels,
+    /// written in place, into last call's buffers or kept from last call,
+    /// as without it.
+    pub fn run_timed(
+        &self,
+        storage: &mut Storage,
+        inputs: &[Tensor],
+        allow_gc: bool,
+        clock: &mut dyn NodeClock,
+    ) -> Result<Vec<Tensor>> {
+        self.run_watched(storage, inputs, allow_gc, Watch::Clock(clock))
+    }
+
+    fn run_watched(
+        &self,
+        storage: &mut Storage,
+        inputs: &[Tensor],
+        allow_gc: bool,
+        watch: Watch<'_>,
     ) -> Result<Vec<Tensor>> {
         for (slot, value) in self.input_slots.iter().zip(inputs) {
             if let Some(s) = slot {
@@ -394,9 +445,10 @@ impl Program {
         for (slot, c) in &self.shared_slots {
             storage[*slot] = Some(c.get());
         }
-        let result = match observer {
-            None => self.run_thunks(storage, allow_gc),
-            Some(o) => self.run_thunks_observed(storage, allow_gc, o),
+        let result = match watch {
+            Watch::Nothing => self.run_thunks(storage, allow_gc, &mut Unwatched),
+            Watch::Clock(c) => self.run_thunks(storage, allow_gc, c),
+            Watch::Observer(o) => self.run_thunks_observed(storage, allow_gc, o),
         };
         let outputs = result.map(|_| {
             self.output_slots
@@ -451,79 +503,95 @@ impl Program {
     /// filled (Scan's loop: inputs are set per step, outputs read from
     /// `output_slots`, nothing else is touched between steps).
     pub fn execute(&self, storage: &mut Storage, allow_gc: bool) -> Result<()> {
-        self.run_thunks(storage, allow_gc)
+        self.run_thunks(storage, allow_gc, &mut Unwatched)
     }
 
-    fn run_thunks(&self, storage: &mut Storage, allow_gc: bool) -> Result<()> {
+    fn run_thunks<C: NodeClock + ?Sized>(
+        &self,
+        storage: &mut Storage,
+        allow_gc: bool,
+        clock: &mut C,
+    ) -> Result<()> {
         for (index, th) in self.thunks.iter().enumerate() {
-            if let Some(d) = &th.destroy {
-                self.run_inplace(storage, index, d)?;
-                if allow_gc {
-                    for &s in &th.free_after {
-                        storage[s] = None;
-                    }
-                }
-                continue;
-            }
-            // The value this node left in its slot last time, if nobody
-            // else holds it, is written over instead of allocating anew.
-            if th.outputs.len() == 1 && th.op.writes_into() {
-                let out = th.outputs[0];
-                // The output slot, and the others (its inputs) beside it.
-                let (before, rest) = storage.split_at_mut(out);
-                let (slot, after) = rest.split_first_mut().expect("slot in range");
-                if let Some(old) = slot.as_mut() {
-                    let (before, after): (&[Option<Tensor>], &[Option<Tensor>]) = (before, after);
-                    let values: SmallVec<[&Tensor; 4]> = th
-                        .inputs
-                        .iter()
-                        .map(|&s| {
-                            let v = if s < out {
-                                &before[s]
-                            } else {
-                                &after[s - out - 1]
-                            };
-                            v.as_ref().expect("input computed")
-                        })
-                        .collect();
-                    let done = th
-                        .op
-                        .perform_into(&values, old)
-                        .map_err(|e| self.describe_failure(e, index, &values))?;
-                    drop(values);
-                    if done {
-                        if allow_gc {
-                            for &s in &th.free_after {
-                                storage[s] = None;
-                            }
-                        }
-                        continue;
-                    }
-                }
-            }
-            let outs = {
-                let values: SmallVec<[&Tensor; 4]> = th
-                    .inputs
-                    .iter()
-                    .map(|&s| storage[s].as_ref().expect("input computed"))
-                    .collect();
-                let result = match &th.memo {
-                    None => th.op.perform(&values, &th.out_types),
-                    Some(memo) => perform_memoized(th, memo, &values),
-                };
-                match result {
-                    Ok(o) => o,
-                    Err(e) => return Err(self.describe_failure(e, index, &values)),
-                }
-            };
-            self.check_output_types(th, &outs)?;
-            for (&s, t) in th.outputs.iter().zip(outs) {
-                storage[s] = Some(t);
-            }
+            clock.start();
+            self.run_thunk(storage, index, allow_gc)?;
+            clock.stop(&self.fgraph, th.node);
+        }
+        Ok(())
+    }
+
+    /// Runs node `index` of the schedule: in place, into its last output's
+    /// buffer, from its memo or into fresh buffers.
+    #[inline(always)]
+    fn run_thunk(&self, storage: &mut Storage, index: usize, allow_gc: bool) -> Result<()> {
+        let th = &self.thunks[index];
+        if let Some(d) = &th.destroy {
+            self.run_inplace(storage, index, d)?;
             if allow_gc {
                 for &s in &th.free_after {
                     storage[s] = None;
                 }
+            }
+            return Ok(());
+        }
+        // The value this node left in its slot last time, if nobody
+        // else holds it, is written over instead of allocating anew.
+        if th.outputs.len() == 1 && th.op.writes_into() {
+            let out = th.outputs[0];
+            // The output slot, and the others (its inputs) beside it.
+            let (before, rest) = storage.split_at_mut(out);
+            let (slot, after) = rest.split_first_mut().expect("slot in range");
+            if let Some(old) = slot.as_mut() {
+                let (before, after): (&[Option<Tensor>], &[Option<Tensor>]) = (before, after);
+                let values: SmallVec<[&Tensor; 4]> = th
+                    .inputs
+                    .iter()
+                    .map(|&s| {
+                        let v = if s < out {
+                            &before[s]
+                        } else {
+                            &after[s - out - 1]
+                        };
+                        v.as_ref().expect("input computed")
+                    })
+                    .collect();
+                let done = th
+                    .op
+                    .perform_into(&values, old)
+                    .map_err(|e| self.describe_failure(e, index, &values))?;
+                drop(values);
+                if done {
+                    if allow_gc {
+                        for &s in &th.free_after {
+                            storage[s] = None;
+                        }
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        let outs = {
+            let values: SmallVec<[&Tensor; 4]> = th
+                .inputs
+                .iter()
+                .map(|&s| storage[s].as_ref().expect("input computed"))
+                .collect();
+            let result = match &th.memo {
+                None => th.op.perform(&values, &th.out_types),
+                Some(memo) => perform_memoized(th, memo, &values),
+            };
+            match result {
+                Ok(o) => o,
+                Err(e) => return Err(self.describe_failure(e, index, &values)),
+            }
+        };
+        self.check_output_types(th, &outs)?;
+        for (&s, t) in th.outputs.iter().zip(outs) {
+            storage[s] = Some(t);
+        }
+        if allow_gc {
+            for &s in &th.free_after {
+                storage[s] = None;
             }
         }
         Ok(())

@@ -300,7 +300,7 @@ def test_of_several_updates_only_the_largest_value_is_written_over():
     x = T.dscalar("x")
     f = th.function([x], [], updates=[(small, small * x), (large, large * x)])
     inplace = [n for n in f.maker.fgraph.toposort() if "}[(0, " in n]
-    assert inplace == ["Elemwise{Mul}[(0, 0)](large, InplaceDimShuffle{x,x}(x))"]
+    assert inplace == ["Elemwise{Mul}[(0, 0)](large, InplaceDimShuffle{x,x}.0)"]
     s0, l0 = small.get_value(), large.get_value()
     assert _in_place_writes(f, 3.0) == 1
     np.testing.assert_allclose(small.get_value(), s0 * 3)

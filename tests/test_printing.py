@@ -333,3 +333,24 @@ def test_pp_parenthesizes_every_binary_operation(build, text):
     y = T.dscalar("y")
     z = T.dscalar("z")
     assert th.printing.pp(build(x, y, z)) == text
+
+
+def test_a_compiled_node_names_an_unnamed_input_by_its_op_and_output_index():
+    # Theano's str(apply): inputs print as str(var), which for an unnamed
+    # result is its op and output index, never the whole graph below it.
+    x = T.dvector("x")
+    f = th.function([x], T.dot(T.tanh(x), x), mode="FAST_COMPILE")
+    assert [str(n) for n in f.maker.fgraph.toposort()] == [
+        "Elemwise{tanh,no_inplace}(x)",
+        "dot(Elemwise{tanh,no_inplace}.0, x)",
+    ]
+
+
+def test_a_run_time_error_names_the_failing_node_as_theano_does():
+    a, b = T.dmatrix("a"), T.dmatrix("b")
+    f = th.function([a, b], T.dot(T.tanh(a), b))
+    with pytest.raises(ValueError) as err:
+        f(np.ones((2, 3)), np.ones((4, 5)))
+    assert "Apply node that caused the error: Dot22(Elemwise{tanh,no_inplace}.0, b)\n" in str(
+        err.value
+    )

@@ -60,7 +60,7 @@ impl DebugCheck {
         let mut recorder = Recorder::default();
         let mut storage = self.reference.new_storage();
         self.reference
-            .run_observed(&mut storage, inputs, false, Some(&mut recorder))?;
+            .run_observed(&mut storage, inputs, false, &mut recorder)?;
         Ok(recorder.values)
     }
 

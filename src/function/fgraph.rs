@@ -246,7 +246,10 @@ impl FunctionGraph {
             .display_name(node.inputs.first().map(|&i| &self.vars[i].ty))
     }
 
-    /// `str(var)` of a graph variable.
+    /// `str(var)` of a graph variable, as Theano prints it: its name, or
+    /// for an unnamed result the op that made it and which output it is
+    /// (`Elemwise{add,no_inplace}.0`), so that a node's text names its
+    /// inputs without spelling out the graph below them.
     pub fn var_text(&self, v: VarId) -> String {
         let var = &self.vars[v];
         if let Some(origin) = &var.origin {
@@ -257,13 +260,7 @@ impl FunctionGraph {
         }
         match &var.kind {
             FVarKind::Constant(t) => crate::printing::constant_label(t, &var.ty),
-            FVarKind::Output { node, index } => {
-                if self.nodes[*node].outputs.len() > 1 {
-                    format!("{}.{}", self.node_text(*node), index)
-                } else {
-                    self.node_text(*node)
-                }
-            }
+            FVarKind::Output { node, index } => format!("{}.{}", self.op_name(*node), index),
             _ => format!("<{}>", var.ty),
         }
     }

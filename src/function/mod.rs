@@ -104,17 +104,17 @@ impl Function {
         let values = if let Some(debug) = &self.debug {
             let reference = debug.reference_values(inputs)?;
             let mut checker = debug.checker(reference);
-            let values =
-                self.program
-                    .run_observed(&mut storage, inputs, allow_gc, Some(&mut checker))?;
+            let values = self
+                .program
+                .run_observed(&mut storage, inputs, allow_gc, &mut checker)?;
             self.check_aliasing(&values)?;
             values
         } else if let Some(profile) = &self.profile {
             let mut stats = profile.lock().unwrap_or_else(|e| e.into_inner());
             let mut profiler = CallProfiler::start(&mut stats);
-            let values =
-                self.program
-                    .run_observed(&mut storage, inputs, allow_gc, Some(&mut profiler));
+            let values = self
+                .program
+                .run_timed(&mut storage, inputs, allow_gc, &mut profiler);
             profiler.finish();
             values?
         } else {

@@ -4,10 +4,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::error::Result;
 use crate::function::fgraph::{FunctionGraph, NodeId};
-use crate::memory::{self, Tensor};
-use crate::vm::NodeObserver;
+use crate::memory;
+use crate::vm::NodeClock;
 
 /// What the profiler has seen over all calls of one function.
 #[derive(Default, Clone)]
@@ -65,19 +64,12 @@ impl<'a> CallProfiler<'a> {
     }
 }
 
-impl NodeObserver for CallProfiler<'_> {
-    fn before(&mut self, _fg: &FunctionGraph, _node: NodeId, _inputs: &[&Tensor]) -> Result<()> {
+impl NodeClock for CallProfiler<'_> {
+    fn start(&mut self) {
         self.node_started = Instant::now();
-        Ok(())
     }
 
-    fn after(
-        &mut self,
-        fg: &FunctionGraph,
-        node: NodeId,
-        _inputs: &[&Tensor],
-        _outputs: &[Tensor],
-    ) -> Result<()> {
+    fn stop(&mut self, fg: &FunctionGraph, node: NodeId) {
         let dt = self.node_started.elapsed();
         let entry = self
             .stats
@@ -85,7 +77,6 @@ impl NodeObserver for CallProfiler<'_> {
             .entry(node)
             .or_insert_with(|| (fg.op_name(node), fg.node_text(node), Duration::ZERO));
         entry.2 += dt;
-        Ok(())
     }
 }
 
