@@ -188,7 +188,7 @@ impl NodeClock for Unwatched {
 
 /// What watches a call: nothing, a clock on the plain loop, or an observer
 /// on the observed loop.
-enum Watch<'a> {
+pub enum Watch<'a> {
     Nothing,
     Clock(&'a mut dyn NodeClock),
     Observer(&'a mut dyn NodeObserver),
@@ -403,34 +403,12 @@ impl Program {
         self.run_watched(storage, inputs, allow_gc, Watch::Nothing)
     }
 
-    /// [`Program::run`] with an observer called around every node, on a loop
-    /// of its own that hands it every node's input and output values
-    /// (DebugMode).
-    pub fn run_observed(
-        &self,
-        storage: &mut Storage,
-        inputs: &[Tensor],
-        allow_gc: bool,
-        observer: &mut dyn NodeObserver,
-    ) -> Result<Vec<Tensor>> {
-        self.run_watched(storage, inputs, allow_gc, Watch::Observer(observer))
-    }
-
-    /// [`Program::run`] with `clock` started and stopped around every node of
-    /// the very loop [`Program::run`] runs (the profiler): the same kernels,
-    /// written in place, into last call's buffers or kept from last call,
-    /// as without it.
-    pub fn run_timed(
-        &self,
-        storage: &mut Storage,
-        inputs: &[Tensor],
-        allow_gc: bool,
-        clock: &mut dyn NodeClock,
-    ) -> Result<Vec<Tensor>> {
-        self.run_watched(storage, inputs, allow_gc, Watch::Clock(clock))
-    }
-
-    fn run_watched(
+    /// [`Program::run`] watched by `watch`: an observer on a loop of its own
+    /// that hands it every node's input and output values (DebugMode), or a
+    /// clock around every node of the very loop [`Program::run`] runs (the
+    /// profiler: the same kernels, written in place, into last call's
+    /// buffers or kept from last call, as without it).
+    pub fn run_watched(
         &self,
         storage: &mut Storage,
         inputs: &[Tensor],

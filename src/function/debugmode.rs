@@ -17,7 +17,7 @@ use crate::function::fgraph::{FunctionGraph, NodeId, VarId};
 use crate::graph::SharedContainer;
 use crate::memory::Tensor;
 use crate::ops::scalar::{cast_tensor, read_all};
-use crate::vm::{NodeObserver, Program};
+use crate::vm::{NodeObserver, Program, Watch};
 
 /// What DebugMode keeps next to a compiled function.
 pub struct DebugCheck {
@@ -60,7 +60,7 @@ impl DebugCheck {
         let mut recorder = Recorder::default();
         let mut storage = self.reference.new_storage();
         self.reference
-            .run_observed(&mut storage, inputs, false, &mut recorder)?;
+            .run_watched(&mut storage, inputs, false, Watch::Observer(&mut recorder))?;
         Ok(recorder.values)
     }
 

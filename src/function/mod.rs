@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::Result;
 use crate::graph::{SharedContainer, VarRef};
 use crate::memory::Tensor;
-use crate::vm::{Program, Storage};
+use crate::vm::{Program, Storage, Watch};
 
 use debugmode::DebugCheck;
 use profile::{CallProfiler, ProfileStats};
@@ -104,17 +104,23 @@ impl Function {
         let values = if let Some(debug) = &self.debug {
             let reference = debug.reference_values(inputs)?;
             let mut checker = debug.checker(reference);
-            let values = self
-                .program
-                .run_observed(&mut storage, inputs, allow_gc, &mut checker)?;
+            let values = self.program.run_watched(
+                &mut storage,
+                inputs,
+                allow_gc,
+                Watch::Observer(&mut checker),
+            )?;
             self.check_aliasing(&values)?;
             values
         } else if let Some(profile) = &self.profile {
             let mut stats = profile.lock().unwrap_or_else(|e| e.into_inner());
             let mut profiler = CallProfiler::start(&mut stats);
-            let values = self
-                .program
-                .run_timed(&mut storage, inputs, allow_gc, &mut profiler);
+            let values = self.program.run_watched(
+                &mut storage,
+                inputs,
+                allow_gc,
+                Watch::Clock(&mut profiler),
+            );
             profiler.finish();
             values?
         } else {
