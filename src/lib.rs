@@ -23,6 +23,7 @@ pub mod rop;
 pub mod scan;
 pub mod types;
 pub mod vm;
+pub mod work_split;
 pub mod workers;
 
 #[cfg(feature = "python")]

@@ -958,7 +958,9 @@ impl<'a, T> MatRef<'a, T> {
 }
 
 /// Element types the `gemm` crate multiplies.
-pub trait GemmFloat: Element + std::ops::Mul<Output = Self> + PartialEq {
+pub trait GemmFloat:
+    Element + std::ops::Mul<Output = Self> + std::ops::Add<Output = Self> + PartialEq
+{
     const ZERO: Self;
     const ONE: Self;
 }
@@ -1094,13 +1096,11 @@ fn gemm_core<T: GemmFloat>(
         unsafe { copy_block(dst.as_mut_ptr(), dst_rs, z, 0..m, 0..n) };
     }
     if k == 0 {
-        for row in dst.chunks_mut(dst_rs).take(m) {
-            match dst_scale {
-                None => row[..n].fill(T::ZERO),
-                Some(s) => row[..n].iter_mut().for_each(|d| *d = s * *d),
-            }
-        }
+        scale_block(dst, dst_rs, m, n, dst_scale);
         return Ok(());
+    }
+    if split && k > m.max(n) && n > m {
+        return gemm_split_inner(dst, dst_rs, source, lhs, rhs, dst_scale, scale, threads);
     }
     if split {
         return gemm_split_long_side(dst, dst_rs, source, lhs, rhs, dst_scale, scale, threads);
@@ -1138,30 +1138,38 @@ fn gemm_core<T: GemmFloat>(
 /// took 180 µs on the idle 2-core machine.
 pub static GEMM_SKINNY_SIDE: AtomicUsize = AtomicUsize::new(128);
 
-/// The widest block of columns [`gemm_split_long_side`] gives one task: for
-/// the LSTM step's 100×512 by 512×2048 products, blocks of 128 columns
-/// instead of one 1024-column half per thread took 3–16% off the step in
-/// one process (interleaved runs, a busy machine).
-const GEMM_BLOCK_COLUMNS: usize = 128;
-
-/// The fewest multiply-adds a block of columns is cut down to: the MLP's
-/// 20×784 by 784×500 product keeps its two halves (smaller blocks were
-/// about 4% slower).
-const GEMM_BLOCK_WORK: usize = 1 << 22;
+/// The rows or columns of one block of a product split along its long
+/// side (the last block of a thread's range may be shorter). Each block
+/// packs its own panel of the operand the blocks share: for a block of 64
+/// rows of the MLP's 784×20 by 20×500 weight update that is the 20×500
+/// operand, 1.5% of the block's work, and for a block of 64 columns of the
+/// LSTM's 100×512 by 512×2048 products the 100×512 one, 1.6%. On two cores
+/// the update runs as 6–7 blocks per core, so a core slowed by another
+/// process can hand a third of its share to the other.
+const GEMM_BLOCK: usize = 64;
 
 /// A raw pointer that may cross to a rayon worker; the caller keeps the
 /// blocks each worker writes disjoint.
 struct SendPtr<T>(*mut T);
 // SAFETY: the pointer is only dereferenced by `gemm_split_long_side`'s
-// workers, each inside its own block of the destination.
+// blocks, each inside its own block of the destination.
 unsafe impl<T> Send for SendPtr<T> {}
 // SAFETY: as for `Send`: shared access only hands out disjoint blocks.
 unsafe impl<T> Sync for SendPtr<T> {}
 
-/// `gemm_scaled_into` for a product with one short output side: the long side
-/// is cut into `threads` blocks, and each block is an independent
-/// single-threaded product on the rayon pool. The caller has checked every
-/// bound.
+/// The length of each thread's range of `len` rows, columns or inner
+/// indices: an even share in whole 16-element runs (the kernels' full-width
+/// tiles). Every split of a side of one length cuts it in the same places,
+/// so the rows of a weight that a row-split update writes are the rows that
+/// the same core reads in an inner-split product of it.
+fn thread_range(len: usize, threads: usize) -> usize {
+    len.div_ceil(threads).next_multiple_of(16)
+}
+
+/// `gemm_scaled_into` for a product with one short output side: the long
+/// side is cut into one range per thread and blocks of [`GEMM_BLOCK`], each
+/// block an independent single-threaded product
+/// ([`crate::work_split::run_balanced`]). The caller has checked every bound.
 #[allow(clippy::too_many_arguments)]
 fn gemm_split_long_side<T: GemmFloat>(
     dst: &mut [T],
@@ -1173,31 +1181,18 @@ fn gemm_split_long_side<T: GemmFloat>(
     scale: T,
     threads: usize,
 ) -> Result<()> {
-    use rayon::prelude::*;
     let (m, n) = (lhs.rows, rhs.cols);
     let split_rows = m >= n;
     let long = m.max(n);
-    // Blocks of whole 16-element runs keep the kernels' full-width tiles.
-    let mut block = long.div_ceil(threads).next_multiple_of(16);
-    if !split_rows {
-        // Columns cut finer than one block per thread, as long as a block
-        // stays worth a task: each block packs its own columns of `rhs`, and
-        // a worker slowed by another process leaves its blocks to the other.
-        // m and k are at least 1 here (empty products returned earlier).
-        let worth_a_task = GEMM_BLOCK_WORK.div_ceil(m * lhs.cols).next_multiple_of(16);
-        block = block.min(GEMM_BLOCK_COLUMNS.max(worth_a_task));
-    }
-    let blocks = long.div_ceil(block);
     let dst_ptr = SendPtr(dst.as_mut_ptr());
     let dst_ptr = &dst_ptr;
-    (0..blocks).into_par_iter().for_each(|b| {
-        let start = b * block;
-        let len = block.min(long - start);
+    let run_block = |_: &mut (), items: std::ops::Range<usize>| {
+        let (start, len) = (items.start, items.len());
         if let Some(z) = &source {
             let (rows, cols) = if split_rows {
-                (start..start + len, 0..n)
+                (items, 0..n)
             } else {
-                (0..m, start..start + len)
+                (0..m, items)
             };
             // SAFETY: the block's rows (or columns) of the checked `dst` are
             // written by this worker alone, and `z` lies inside its slice
@@ -1221,8 +1216,8 @@ fn gemm_split_long_side<T: GemmFloat>(
         };
         // SAFETY: the block's operands are sub-views of operands checked to
         // lie inside their slices, and its destination, rows (or columns)
-        // start..start+len of the checked `dst`, is written by this worker
-        // alone: blocks cover disjoint ranges of the long side. `dst` stays
+        // `items` of the checked `dst`, is written by this worker alone:
+        // blocks cover disjoint ranges of the long side. `dst` stays
         // exclusively borrowed for the whole parallel loop.
         unsafe {
             gemm_raw(
@@ -1235,8 +1230,199 @@ fn gemm_split_long_side<T: GemmFloat>(
                 gemm::Parallelism::None,
             )
         }
-    });
+    };
+    crate::work_split::run_balanced(
+        long,
+        thread_range(long, threads),
+        GEMM_BLOCK,
+        |_| (),
+        run_block,
+    );
     Ok(())
+}
+
+/// The blocks each thread's range of an inner-split product is cut into:
+/// the finer, the more of a slowed core's share the other core can take,
+/// at the cost of one more m×n addition per block.
+const INNER_BLOCKS_PER_THREAD: usize = 6;
+
+/// What one task of an inner-split product has computed: the sum of the
+/// blocks it ran from the front of its own range (in order), and the
+/// blocks it took from the back of other ranges, each on its own.
+struct InnerShare<T> {
+    task: usize,
+    own: Option<Vec<T>>,
+    taken: Vec<(usize, Vec<T>)>,
+}
+
+/// An m×n row-major buffer set to `lhs · rhs`.
+fn block_product<T: GemmFloat>(lhs: MatRef<'_, T>, rhs: MatRef<'_, T>, into: &mut Vec<T>) {
+    let len = lhs.rows * rhs.cols;
+    into.clear();
+    into.reserve(len);
+    // SAFETY: the operands are sub-views of operands the caller checked to
+    // lie inside their slices; `into` has room for the m×n result, which
+    // `gemm` writes whole without reading it (no `dst_scale`), so every
+    // element is set before `set_len` exposes it.
+    unsafe {
+        gemm_raw(
+            into.as_mut_ptr(),
+            rhs.cols,
+            lhs,
+            rhs,
+            None,
+            T::ONE,
+            gemm::Parallelism::None,
+        );
+        into.set_len(len);
+    }
+}
+
+/// Adds `scale` times the rows of the row-major `add` (rows of `n`) to the
+/// rows of `dst` (row stride `dst_rs`).
+fn add_rows<T: GemmFloat>(dst: &mut [T], dst_rs: usize, n: usize, add: &[T], scale: T) {
+    for (row, from) in dst.chunks_mut(dst_rs).zip(add.chunks(n)) {
+        for (d, &a) in row[..n].iter_mut().zip(from) {
+            *d = *d + scale * a;
+        }
+    }
+}
+
+/// `acc[i] = acc[i] + add[i]`.
+fn add_into<T: GemmFloat>(acc: &mut [T], add: &[T]) {
+    for (a, &b) in acc.iter_mut().zip(add) {
+        *a = *a + b;
+    }
+}
+
+/// `gemm_scaled_into` for a product whose inner side is its longest and
+/// whose right operand is wider than the left is tall (a minibatch times a
+/// weight matrix: the MLP's 20×784 by 784×500 product). The inner side is
+/// cut into one range per thread and [`INNER_BLOCKS_PER_THREAD`] blocks per
+/// range, run by [`crate::work_split::run_balanced`]: each thread reads
+/// whole rows of the k×n operand, the rows that a row-split update of that
+/// operand writes on the same core.
+///
+/// The result is the same whichever thread ran which block. Each range's
+/// total is the sum of its blocks' products in block order: the owner's
+/// blocks are summed by the kernel (`total + product`, rounded once, as an
+/// addition of its own would be), the blocks another thread took from the
+/// back of the range are added after them, and the ranges' totals are
+/// added, times `scale`, to the addend in range order. The caller has
+/// checked every bound.
+#[allow(clippy::too_many_arguments)]
+fn gemm_split_inner<T: GemmFloat>(
+    dst: &mut [T],
+    dst_rs: usize,
+    source: Option<MatRef<'_, T>>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    dst_scale: Option<T>,
+    scale: T,
+    threads: usize,
+) -> Result<()> {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    let range = thread_range(k, threads);
+    let grain = range.div_ceil(INNER_BLOCKS_PER_THREAD).next_multiple_of(16);
+    let run_block = |share: &mut InnerShare<T>, items: std::ops::Range<usize>| {
+        let start = items.start;
+        let lhs = MatRef {
+            offset: lhs.offset + start * lhs.cs,
+            cols: items.len(),
+            ..lhs
+        };
+        let rhs = MatRef {
+            offset: rhs.offset + start * rhs.rs,
+            rows: items.len(),
+            ..rhs
+        };
+        if start / range != share.task {
+            let mut out = Vec::new();
+            block_product(lhs, rhs, &mut out);
+            share.taken.push((start, out));
+        } else if let Some(own) = &mut share.own {
+            // SAFETY: the operands are sub-views of checked operands, and
+            // `own` is this task's m×n row-major total.
+            unsafe {
+                gemm_raw(
+                    own.as_mut_ptr(),
+                    n,
+                    lhs,
+                    rhs,
+                    Some(T::ONE),
+                    T::ONE,
+                    gemm::Parallelism::None,
+                )
+            };
+        } else {
+            let mut own = Vec::new();
+            block_product(lhs, rhs, &mut own);
+            share.own = Some(own);
+        }
+    };
+    let shares = crate::work_split::run_balanced(
+        k,
+        range,
+        grain,
+        |task| InnerShare {
+            task,
+            own: None,
+            taken: Vec::new(),
+        },
+        run_block,
+    );
+    // Each range's total: its owner's sum, then the blocks taken from its
+    // back, in block order.
+    let mut totals: Vec<Option<Vec<T>>> = (0..shares.len()).map(|_| None).collect();
+    let mut taken = Vec::new();
+    for share in shares.into_iter().flatten() {
+        totals[share.task] = share.own;
+        taken.extend(share.taken);
+    }
+    taken.sort_unstable_by_key(|(start, _)| *start);
+    for (start, out) in taken {
+        match &mut totals[start / range] {
+            Some(total) => add_into(total, &out),
+            empty => *empty = Some(out),
+        }
+    }
+    let mut totals = totals.into_iter().flatten();
+    let first = totals.next().expect("every product has a first block");
+    if dst_scale.is_some() {
+        if let Some(z) = &source {
+            // SAFETY: `dst` is exclusively borrowed and checked to hold the
+            // m×n block; `z` lies inside its slice and overlaps no part of it.
+            unsafe { copy_block(dst.as_mut_ptr(), dst_rs, z, 0..m, 0..n) };
+        }
+        scale_block(dst, dst_rs, m, n, dst_scale);
+        add_rows(dst, dst_rs, n, &first, scale);
+    } else {
+        for (row, from) in dst.chunks_mut(dst_rs).zip(first.chunks(n)) {
+            for (d, &f) in row[..n].iter_mut().zip(from) {
+                *d = scale * f;
+            }
+        }
+    }
+    for total in totals {
+        add_rows(dst, dst_rs, n, &total, scale);
+    }
+    Ok(())
+}
+
+/// `dst = dst_scale·dst` on the m×n block (`None`: set to zero, not read).
+fn scale_block<T: GemmFloat>(
+    dst: &mut [T],
+    dst_rs: usize,
+    m: usize,
+    n: usize,
+    dst_scale: Option<T>,
+) {
+    for row in dst.chunks_mut(dst_rs).take(m) {
+        match dst_scale {
+            None => row[..n].fill(T::ZERO),
+            Some(s) => row[..n].iter_mut().for_each(|d| *d = s * *d),
+        }
+    }
 }
 
 /// Copies block `rows`×`cols` of `z` into the same block of the row-major
@@ -1387,6 +1573,8 @@ mod gemm_tests {
             (100, 420, 530),
             (500, 30, 20),
             (300, 20, 200),
+            (20, 784, 500),
+            (3, 2000, 50),
         ] {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 13) as f64 - 6.0).collect();
             // b stored transposed (n×k), read as a k×n view.
@@ -1399,6 +1587,57 @@ mod gemm_tests {
                 let rhs = MatRef::row_major(&bt[..], n, k).t();
                 gemm_scaled_into(&mut dst, n, lhs, rhs, Some(0.5), -2.0, parallel).unwrap();
                 assert_eq!(dst, want, "{m}x{k} by {k}x{n}, parallel {parallel}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_inner_split_product_gives_the_same_bits_whichever_thread_runs_which_block() {
+        // The MLP's 20×784 by 784×500 minibatch product in float32, with an
+        // addend: on two threads (each runs its own range; either may take
+        // blocks from the other's), and on one thread, which runs the first
+        // range and then takes every block of the second from its back.
+        let (m, k, n) = (20, 784, 500);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i as f32) * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i as f32) * 0.11).cos() * 0.05)
+            .collect();
+        let z: Vec<f32> = (0..m * n).map(|i| ((i as f32) * 0.7).sin()).collect();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a pool");
+            pool.install(|| {
+                let mut dst = vec![f32::NAN; m * n];
+                let lhs = MatRef::row_major(&a[..], m, k);
+                let rhs = MatRef::row_major(&b[..], k, n);
+                let zv = MatRef::row_major(&z[..], m, n);
+                gemm_split_inner(&mut dst, n, Some(zv), lhs, rhs, Some(0.5), -2.0, 2).unwrap();
+                dst
+            })
+        };
+        let one_thread = run(1);
+        for _ in 0..20 {
+            let two = run(2);
+            assert!(
+                two.iter()
+                    .zip(&one_thread)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "the sum depends on which thread ran which block"
+            );
+        }
+        for i in 0..m {
+            for j in 0..n {
+                let dot: f64 = (0..k)
+                    .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
+                    .sum();
+                let want = 0.5 * z[i * n + j] as f64 - 2.0 * dot;
+                let got = one_thread[i * n + j] as f64;
+                assert!(
+                    (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                    "{got} against {want}"
+                );
             }
         }
     }

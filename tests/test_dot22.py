@@ -126,3 +126,21 @@ def test_dot22_refuses_operands_of_the_wrong_rank_or_dtype_and_misaligned_shapes
     with pytest.raises(ValueError, match=r"Dot22Scalar: shapes of x \[2, 3\] and y \[4, 2\] are not aligned"):
         f(np.ones((2, 3)), np.ones((4, 2)))
     np.testing.assert_allclose(f(np.ones((2, 3)), np.ones((3, 2))), np.full((2, 2), 9.0))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_a_minibatch_times_a_wide_weight_split_over_the_cores_matches_numpy_and_repeats_its_bits(dtype):
+    # The MLP's 20x784 by 784x500 product is split along its inner side on
+    # a machine with two or more cores; the blocks' sums are added in a
+    # fixed order, so every call gives the same bits whichever core ran
+    # which block.
+    x, w = T.matrix("x", dtype=dtype), T.matrix("w", dtype=dtype)
+    f = th.function([x, w], T.dot(x, w))
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((20, 784)).astype(dtype)
+    b = (rng.standard_normal((784, 500)) * 0.05).astype(dtype)
+    first = f(a, b).copy()
+    np.testing.assert_allclose(first, a.astype("float64") @ b.astype("float64"),
+                               rtol=RTOL[dtype] * 10, atol=RTOL[dtype] * 10)
+    for _ in range(30):
+        assert np.array_equal(f(a, b), first)
