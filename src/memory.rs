@@ -1246,27 +1246,17 @@ fn gemm_split_long_side<T: GemmFloat>(
 /// at the cost of one more m×n addition per block.
 const INNER_BLOCKS_PER_THREAD: usize = 6;
 
-/// What one task of an inner-split product has computed: the sum of the
-/// blocks it ran from the front of its own range (in order), and the
-/// blocks it took from the back of other ranges, each on its own.
-struct InnerShare<T> {
-    task: usize,
-    own: Option<Vec<T>>,
-    taken: Vec<(usize, Vec<T>)>,
-}
-
-/// An m×n row-major buffer set to `lhs · rhs`.
-fn block_product<T: GemmFloat>(lhs: MatRef<'_, T>, rhs: MatRef<'_, T>, into: &mut Vec<T>) {
+/// `lhs · rhs` in an m×n row-major buffer of its own.
+fn block_product<T: GemmFloat>(lhs: MatRef<'_, T>, rhs: MatRef<'_, T>) -> Vec<T> {
     let len = lhs.rows * rhs.cols;
-    into.clear();
-    into.reserve(len);
+    let mut out = Vec::with_capacity(len);
     // SAFETY: the operands are sub-views of operands the caller checked to
-    // lie inside their slices; `into` has room for the m×n result, which
+    // lie inside their slices; `out` has room for the m×n result, which
     // `gemm` writes whole without reading it (no `dst_scale`), so every
     // element is set before `set_len` exposes it.
     unsafe {
         gemm_raw(
-            into.as_mut_ptr(),
+            out.as_mut_ptr(),
             rhs.cols,
             lhs,
             rhs,
@@ -1274,8 +1264,9 @@ fn block_product<T: GemmFloat>(lhs: MatRef<'_, T>, rhs: MatRef<'_, T>, into: &mu
             T::ONE,
             gemm::Parallelism::None,
         );
-        into.set_len(len);
+        out.set_len(len);
     }
+    out
 }
 
 /// Adds `scale` times the rows of the row-major `add` (rows of `n`) to the
@@ -1299,7 +1290,7 @@ fn add_into<T: GemmFloat>(acc: &mut [T], add: &[T]) {
 /// whose right operand is wider than the left is tall (a minibatch times a
 /// weight matrix: the MLP's 20×784 by 784×500 product). The inner side is
 /// cut into one range per thread and [`INNER_BLOCKS_PER_THREAD`] blocks per
-/// range, run by [`crate::work_split::run_balanced`]: each thread reads
+/// range, run by [`crate::work_split::combine_in_block_order`]: each thread reads
 /// whole rows of the k×n operand, the rows that a row-split update of that
 /// operand writes on the same core.
 ///
@@ -1324,69 +1315,42 @@ fn gemm_split_inner<T: GemmFloat>(
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     let range = thread_range(k, threads);
     let grain = range.div_ceil(INNER_BLOCKS_PER_THREAD).next_multiple_of(16);
-    let run_block = |share: &mut InnerShare<T>, items: std::ops::Range<usize>| {
-        let start = items.start;
+    let views = |items: std::ops::Range<usize>| {
         let lhs = MatRef {
-            offset: lhs.offset + start * lhs.cs,
+            offset: lhs.offset + items.start * lhs.cs,
             cols: items.len(),
             ..lhs
         };
         let rhs = MatRef {
-            offset: rhs.offset + start * rhs.rs,
+            offset: rhs.offset + items.start * rhs.rs,
             rows: items.len(),
             ..rhs
         };
-        if start / range != share.task {
-            let mut out = Vec::new();
-            block_product(lhs, rhs, &mut out);
-            share.taken.push((start, out));
-        } else if let Some(own) = &mut share.own {
-            // SAFETY: the operands are sub-views of checked operands, and
-            // `own` is this task's m×n row-major total.
-            unsafe {
-                gemm_raw(
-                    own.as_mut_ptr(),
-                    n,
-                    lhs,
-                    rhs,
-                    Some(T::ONE),
-                    T::ONE,
-                    gemm::Parallelism::None,
-                )
-            };
-        } else {
-            let mut own = Vec::new();
-            block_product(lhs, rhs, &mut own);
-            share.own = Some(own);
-        }
+        (lhs, rhs)
     };
-    let shares = crate::work_split::run_balanced(
-        k,
-        range,
-        grain,
-        |task| InnerShare {
-            task,
-            own: None,
-            taken: Vec::new(),
-        },
-        run_block,
-    );
-    // Each range's total: its owner's sum, then the blocks taken from its
-    // back, in block order.
-    let mut totals: Vec<Option<Vec<T>>> = (0..shares.len()).map(|_| None).collect();
-    let mut taken = Vec::new();
-    for share in shares.into_iter().flatten() {
-        totals[share.task] = share.own;
-        taken.extend(share.taken);
-    }
-    taken.sort_unstable_by_key(|(start, _)| *start);
-    for (start, out) in taken {
-        match &mut totals[start / range] {
-            Some(total) => add_into(total, &out),
-            empty => *empty = Some(out),
-        }
-    }
-    let mut totals = totals.into_iter().flatten();
+    let first = |items| {
+        let (lhs, rhs) = views(items);
+        block_product(lhs, rhs)
+    };
+    let then = |total: &mut Vec<T>, items| {
+        let (lhs, rhs) = views(items);
+        // SAFETY: the operands are sub-views of checked operands, and
+        // `total` is this range's own m×n row-major total.
+        unsafe {
+            gemm_raw(
+                total.as_mut_ptr(),
+                n,
+                lhs,
+                rhs,
+                Some(T::ONE),
+                T::ONE,
+                gemm::Parallelism::None,
+            )
+        };
+    };
+    let combine = |total: &mut Vec<T>, part: Vec<T>| add_into(total, &part);
+    let totals = crate::work_split::combine_in_block_order(k, range, grain, first, then, combine);
+    let mut totals = totals.into_iter();
     let first = totals.next().expect("every product has a first block");
     if dst_scale.is_some() {
         if let Some(z) = &source {

@@ -102,6 +102,74 @@ where
         .collect()
 }
 
+/// [`run_balanced`] for work whose blocks each give a partial result, such
+/// as a sum, that must not depend on which thread ran which block: each
+/// range's total is its blocks' results combined in block order, and the
+/// totals are returned in range order (one per range that had blocks).
+/// `first(items)` is a block's result on its own; `then(total, items)`
+/// combines a block's result into the total of the blocks before it in its
+/// range, and must give what `combine(total, first(items))` gives (it lets
+/// a kernel add into the total as it computes). The owner of a range
+/// applies `then` to its blocks front to back; the blocks other threads
+/// took from the back are combined after them, in order.
+pub fn combine_in_block_order<P, F, T, C>(
+    len: usize,
+    range: usize,
+    grain: usize,
+    first: F,
+    then: T,
+    combine: C,
+) -> Vec<P>
+where
+    P: Send,
+    F: Fn(Range<usize>) -> P + Sync,
+    T: Fn(&mut P, Range<usize>) + Sync,
+    C: Fn(&mut P, P),
+{
+    /// A task's work: the total of its own range's blocks so far, and the
+    /// blocks it took from the back of other ranges.
+    struct Share<P> {
+        task: usize,
+        own: Option<P>,
+        taken: Vec<(usize, P)>,
+    }
+    let range = range.max(1);
+    let shares = run_balanced(
+        len,
+        range,
+        grain,
+        |task| Share {
+            task,
+            own: None,
+            taken: Vec::new(),
+        },
+        |share: &mut Share<P>, items: Range<usize>| {
+            let start = items.start;
+            if start / range != share.task {
+                share.taken.push((start, first(items)));
+            } else if let Some(own) = &mut share.own {
+                then(own, items);
+            } else {
+                share.own = Some(first(items));
+            }
+        },
+    );
+    let mut totals: Vec<Option<P>> = (0..shares.len()).map(|_| None).collect();
+    let mut taken = Vec::new();
+    for share in shares.into_iter().flatten() {
+        totals[share.task] = share.own;
+        taken.extend(share.taken);
+    }
+    taken.sort_unstable_by_key(|(start, _)| *start);
+    for (start, part) in taken {
+        match &mut totals[start / range] {
+            Some(total) => combine(total, part),
+            empty => *empty = Some(part),
+        }
+    }
+    totals.into_iter().flatten().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +243,32 @@ mod tests {
             ]
         );
         assert_eq!(states, [Some(0), None]);
+    }
+
+    #[test]
+    fn blocks_combine_in_block_order_within_each_range_whoever_ran_them() {
+        // A combination that shows its order: the blocks' starts, listed.
+        let list = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                combine_in_block_order(
+                    20,
+                    10,
+                    3,
+                    |items: Range<usize>| vec![items.start],
+                    |total: &mut Vec<usize>, items: Range<usize>| total.push(items.start),
+                    |total: &mut Vec<usize>, part: Vec<usize>| total.extend(part),
+                )
+            })
+        };
+        let want = [vec![0, 3, 6, 9], vec![10, 13, 16, 19]];
+        assert_eq!(list(1), want);
+        for _ in 0..20 {
+            assert_eq!(list(2), want);
+        }
     }
 
     #[test]

@@ -517,6 +517,78 @@ impl<F: Fold> pulp::WithSimd for KeptJob<'_, F> {
     }
 }
 
+/// The blocks each thread's share of a reduction into partial accumulators
+/// is cut into, when a block's partial costs little beside its work: a
+/// block folds into accumulators of its own, merged in block order, so
+/// more blocks let a core slowed by another process hand over more of its
+/// share, and cost one merge of `out_size` accumulators each.
+const PARTIAL_BLOCKS_PER_THREAD: usize = 4;
+
+/// The items per block of a thread's `per` items (`unit` items a step, each
+/// item `item_size` elements): [`PARTIAL_BLOCKS_PER_THREAD`] blocks while a
+/// block folds at least 64 elements per accumulator it merges, else one.
+fn partial_grain(per: usize, unit: usize, out_size: usize, item_size: usize) -> usize {
+    let grain = per.div_ceil(PARTIAL_BLOCKS_PER_THREAD).div_ceil(unit) * unit;
+    if grain * item_size >= 64 * out_size {
+        grain
+    } else {
+        per
+    }
+}
+
+/// Folds items `0..len` into partial accumulators over the pool
+/// ([`crate::work_split::combine_in_block_order`], one range of `per`
+/// items per thread, blocks of `grain`): `fold(items, part)` folds a block
+/// into `out_size` accumulators of its own. Returns each range's total, its
+/// blocks' partials merged in block order, in range order: the same values
+/// whichever thread ran which block.
+fn fold_blocks<F, B>(
+    f: F,
+    len: usize,
+    per: usize,
+    grain: usize,
+    out_size: usize,
+    fold: B,
+) -> Result<Vec<Vec<F::Acc>>>
+where
+    F: Fold,
+    B: Fn(std::ops::Range<usize>, &mut [F::Acc]) -> Result<()> + Sync,
+{
+    let first = |items: std::ops::Range<usize>| -> Result<Vec<F::Acc>> {
+        let mut part = vec![f.identity(); out_size];
+        fold(items, &mut part)?;
+        Ok(part)
+    };
+    let combine =
+        |total: &mut Result<Vec<F::Acc>>, part: Result<Vec<F::Acc>>| match (total.as_mut(), part) {
+            (Ok(total), Ok(part)) => merge_into(f, total, part),
+            (Ok(_), Err(e)) => *total = Err(e),
+            (Err(_), _) => {}
+        };
+    let then = |total: &mut Result<Vec<F::Acc>>, items| {
+        if total.is_ok() {
+            combine(total, first(items));
+        }
+    };
+    crate::work_split::combine_in_block_order(len, per, grain, first, then, combine)
+        .into_iter()
+        .collect()
+}
+
+/// `acc[i] = acc[i] ⊕ part[i]`.
+fn merge_into<F: Fold>(f: F, acc: &mut [F::Acc], part: Vec<F::Acc>) {
+    for (a, b) in acc.iter_mut().zip(part) {
+        *a = f.merge(*a, b);
+    }
+}
+
+/// Merges the ranges' totals into `acc` in range order.
+fn merge_parts<F: Fold>(f: F, acc: &mut [F::Acc], parts: Vec<Vec<F::Acc>>) {
+    for part in parts {
+        merge_into(f, acc, part);
+    }
+}
+
 /// The accumulators of `walk` over `data`, `out_size` of them.
 pub fn fold_walk<F: Fold>(f: F, data: &[F::In], walk: &Walk, out_size: usize) -> Vec<F::Acc> {
     let mut acc = vec![f.identity(); out_size];
@@ -538,21 +610,20 @@ pub fn fold_walk<F: Fold>(f: F, data: &[F::In], walk: &Walk, out_size: usize) ->
         Split::Partials(parts) => {
             let a0 = walk.axes[0];
             let per = a0.n.div_ceil(parts);
-            let partials: Vec<Vec<F::Acc>> = (0..a0.n.div_ceil(per))
-                .into_par_iter()
-                .map(|c| {
-                    let start = c * per;
-                    let w = walk.outer_part(start, per.min(a0.n - start));
-                    let mut part = vec![f.identity(); out_size];
-                    run(&w, &mut part);
-                    part
-                })
-                .collect();
-            for part in partials {
-                for (a, b) in acc.iter_mut().zip(part) {
-                    *a = f.merge(*a, b);
-                }
-            }
+            let grain = partial_grain(per, 1, out_size, walk.size() / a0.n);
+            let parts = fold_blocks(
+                f,
+                a0.n,
+                per,
+                grain,
+                out_size,
+                |rows: std::ops::Range<usize>, part: &mut [F::Acc]| {
+                    run(&walk.outer_part(rows.start, rows.len()), part);
+                    Ok(())
+                },
+            );
+            // The fold of a walk cannot fail.
+            merge_parts(f, &mut acc, parts.unwrap_or_default());
         }
     }
     acc
@@ -603,19 +674,18 @@ pub fn fold_ranges<F: Fold>(
         }
         Split::Partials(parts) => {
             let per = total.div_ceil(parts).div_ceil(FUSED_BLOCK) * FUSED_BLOCK;
-            let partials: Result<Vec<Vec<F::Acc>>> = (0..total.div_ceil(per))
-                .into_par_iter()
-                .map(|c| {
-                    let mut part = vec![f.identity(); out_size];
-                    run(walk, 0, c * per, ((c + 1) * per).min(total), &mut part)?;
-                    Ok(part)
-                })
-                .collect();
-            for part in partials? {
-                for (a, b) in acc.iter_mut().zip(part) {
-                    *a = f.merge(*a, b);
-                }
-            }
+            let grain = partial_grain(per, FUSED_BLOCK, out_size, 1);
+            let parts = fold_blocks(
+                f,
+                total,
+                per,
+                grain,
+                out_size,
+                |items: std::ops::Range<usize>, part: &mut [F::Acc]| {
+                    run(walk, 0, items.start, items.end, part)
+                },
+            )?;
+            merge_parts(f, &mut acc, parts);
         }
     }
     Ok(acc)
@@ -840,6 +910,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_sum_into_partials_gives_the_same_bits_whichever_thread_folds_which_block() {
+        // A float sum whose rounding depends on the grouping: on two threads
+        // (either may take blocks from the other's range) and on one, which
+        // folds the first range and then every block of the second from its
+        // back, the ranges' totals are the same bits.
+        let vals: Vec<f64> = (0..400_000)
+            .map(|i| ((i as f64) * 0.37).sin() * 1e3 + 1e-7 * i as f64)
+            .collect();
+        let f = SumF::<f64>::default();
+        let fold = |items: std::ops::Range<usize>, part: &mut [f64]| {
+            for &v in &vals[items] {
+                part[0] = f.step(part[0], v);
+            }
+            Ok(())
+        };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| fold_blocks(f, vals.len(), 200_000, 50_000, 1, fold).unwrap())
+        };
+        let one = run(1);
+        assert_eq!(one.len(), 2);
+        for _ in 0..20 {
+            let two = run(2);
+            let bits = |p: &[Vec<f64>]| p.iter().map(|t| t[0].to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&two),
+                bits(&one),
+                "the sum depends on which thread folded which block"
+            );
+        }
+        let total: f64 = one.iter().map(|t| t[0]).sum();
+        let want: f64 = vals.iter().sum();
+        assert!((total - want).abs() < 1e-9 * want.abs().max(1.0));
     }
 
     #[test]
