@@ -1350,23 +1350,14 @@ fn gemm_split_inner<T: GemmFloat>(
     };
     let combine = |total: &mut Vec<T>, part: Vec<T>| add_into(total, &part);
     let totals = crate::work_split::combine_in_block_order(k, range, grain, first, then, combine);
-    let mut totals = totals.into_iter();
-    let first = totals.next().expect("every product has a first block");
-    if dst_scale.is_some() {
-        if let Some(z) = &source {
-            // SAFETY: `dst` is exclusively borrowed and checked to hold the
-            // m×n block; `z` lies inside its slice and overlaps no part of it.
-            unsafe { copy_block(dst.as_mut_ptr(), dst_rs, z, 0..m, 0..n) };
-        }
-        scale_block(dst, dst_rs, m, n, dst_scale);
-        add_rows(dst, dst_rs, n, &first, scale);
-    } else {
-        for (row, from) in dst.chunks_mut(dst_rs).zip(first.chunks(n)) {
-            for (d, &f) in row[..n].iter_mut().zip(from) {
-                *d = scale * f;
-            }
-        }
+    // The addend (zeros without `dst_scale`: `dst` is not read then), then
+    // the ranges' totals in range order.
+    if let Some(z) = &source {
+        // SAFETY: `dst` is exclusively borrowed and checked to hold the m×n
+        // block; `z` lies inside its slice and overlaps no part of it.
+        unsafe { copy_block(dst.as_mut_ptr(), dst_rs, z, 0..m, 0..n) };
     }
+    scale_block(dst, dst_rs, m, n, dst_scale);
     for total in totals {
         add_rows(dst, dst_rs, n, &total, scale);
     }
