@@ -1099,11 +1099,18 @@ fn gemm_core<T: GemmFloat>(
         scale_block(dst, dst_rs, m, n, dst_scale);
         return Ok(());
     }
+    let product = Product {
+        source,
+        lhs,
+        rhs,
+        dst_scale,
+        scale,
+    };
     if split && k > m.max(n) && n > m {
-        return gemm_split_inner(dst, dst_rs, source, lhs, rhs, dst_scale, scale, threads);
+        return gemm_split_inner(dst, dst_rs, product, threads);
     }
     if split {
-        return gemm_split_long_side(dst, dst_rs, source, lhs, rhs, dst_scale, scale, threads);
+        return gemm_split_long_side(dst, dst_rs, product, threads);
     }
     let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
@@ -1157,6 +1164,18 @@ unsafe impl<T> Send for SendPtr<T> {}
 // SAFETY: as for `Send`: shared access only hands out disjoint blocks.
 unsafe impl<T> Sync for SendPtr<T> {}
 
+/// A product as the split kernels take it:
+/// `dst = dst_scale·(source, else dst) + scale·(lhs · rhs)`, `dst` not read
+/// when `dst_scale` is `None` (BLAS's `beta = 0`).
+#[derive(Clone, Copy)]
+struct Product<'a, T> {
+    source: Option<MatRef<'a, T>>,
+    lhs: MatRef<'a, T>,
+    rhs: MatRef<'a, T>,
+    dst_scale: Option<T>,
+    scale: T,
+}
+
 /// The length of each thread's range of `len` rows, columns or inner
 /// indices: an even share in whole 16-element runs (the kernels' full-width
 /// tiles). Every split of a side of one length cuts it in the same places,
@@ -1170,17 +1189,19 @@ fn thread_range(len: usize, threads: usize) -> usize {
 /// side is cut into one range per thread and blocks of [`GEMM_BLOCK`], each
 /// block an independent single-threaded product
 /// ([`crate::work_split::run_balanced`]). The caller has checked every bound.
-#[allow(clippy::too_many_arguments)]
 fn gemm_split_long_side<T: GemmFloat>(
     dst: &mut [T],
     dst_rs: usize,
-    source: Option<MatRef<'_, T>>,
-    lhs: MatRef<'_, T>,
-    rhs: MatRef<'_, T>,
-    dst_scale: Option<T>,
-    scale: T,
+    product: Product<'_, T>,
     threads: usize,
 ) -> Result<()> {
+    let Product {
+        source,
+        lhs,
+        rhs,
+        dst_scale,
+        scale,
+    } = product;
     let (m, n) = (lhs.rows, rhs.cols);
     let split_rows = m >= n;
     let long = m.max(n);
@@ -1301,17 +1322,19 @@ fn add_into<T: GemmFloat>(acc: &mut [T], add: &[T]) {
 /// back of the range are added after them, and the ranges' totals are
 /// added, times `scale`, to the addend in range order. The caller has
 /// checked every bound.
-#[allow(clippy::too_many_arguments)]
 fn gemm_split_inner<T: GemmFloat>(
     dst: &mut [T],
     dst_rs: usize,
-    source: Option<MatRef<'_, T>>,
-    lhs: MatRef<'_, T>,
-    rhs: MatRef<'_, T>,
-    dst_scale: Option<T>,
-    scale: T,
+    product: Product<'_, T>,
     threads: usize,
 ) -> Result<()> {
+    let Product {
+        source,
+        lhs,
+        rhs,
+        dst_scale,
+        scale,
+    } = product;
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     let range = thread_range(k, threads);
     let grain = range.div_ceil(INNER_BLOCKS_PER_THREAD).next_multiple_of(16);
@@ -1568,7 +1591,14 @@ mod gemm_tests {
                 let lhs = MatRef::row_major(&a[..], m, k);
                 let rhs = MatRef::row_major(&b[..], k, n);
                 let zv = MatRef::row_major(&z[..], m, n);
-                gemm_split_inner(&mut dst, n, Some(zv), lhs, rhs, Some(0.5), -2.0, 2).unwrap();
+                let product = Product {
+                    source: Some(zv),
+                    lhs,
+                    rhs,
+                    dst_scale: Some(0.5),
+                    scale: -2.0,
+                };
+                gemm_split_inner(&mut dst, n, product, 2).unwrap();
                 dst
             })
         };
