@@ -310,3 +310,27 @@ def test_a_shape_mismatch_in_a_fused_node_names_the_node():
     f = th.function([a, b], T.exp(a) * 2 + b)
     with pytest.raises(ValueError, match=r"Input dimension mis-match(.|\n)*Elemwise\{Composite\{"):
         f(np.ones(3), np.ones(4))
+
+
+@pytest.mark.parametrize("shape", [(100, 500), (9, 700), (40, 128), (40, 127), (3, 2048)])
+def test_fused_nodes_read_column_slices_and_broadcast_rows_as_numpy_does(shape, rng):
+    # An LSTM cell after its merged product: column slices of one matrix,
+    # one read bottom row first, plus a bias per gate broadcast over the rows.
+    rows, n = shape
+    z = T.fmatrix("z")
+    b = T.fvector("b")
+    r = T.frow("r")
+    i, f_, c = z[:, 5:5 + n], z[::-1, 5 + n:5 + 2 * n], z[:, 5 + 2 * n:]
+    cell = T.nnet.sigmoid(i + b) * T.tanh(c + r) + T.nnet.sigmoid(f_ + b) * i
+    f = th.function([z, b, r], cell)
+    g = th.function([z, b, r], cell, mode="FAST_COMPILE")
+    assert len(composites(f)) == 1
+    zv = rng.uniform(-3, 3, size=(rows, 5 + 3 * n)).astype("float32")
+    bv = rng.uniform(-1, 1, size=n).astype("float32")
+    rv = rng.uniform(-1, 1, size=(1, n)).astype("float32")
+    np.testing.assert_array_equal(f(zv, bv, rv), g(zv, bv, rv))
+    z64, b64, r64 = zv.astype("float64"), bv.astype("float64"), rv.astype("float64")
+    iv, fv, cv = z64[:, 5:5 + n], z64[::-1, 5 + n:5 + 2 * n], z64[:, 5 + 2 * n:]
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    want = sig(iv + b64) * np.tanh(cv + r64) + sig(fv + b64) * iv
+    np.testing.assert_allclose(f(zv, bv, rv), want, rtol=1e-5, atol=1e-6)

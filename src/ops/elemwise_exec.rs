@@ -4,7 +4,8 @@
 //! casts between dtypes) over the inputs and a few registers. It runs over
 //! the output in blocks of [`BLOCK`] elements: per block, strided or
 //! broadcast inputs are gathered into a scratch buffer (contiguous ones are
-//! read in place, one-element ones as a broadcast value), then each step is
+//! read in place, one-element ones as a broadcast value, and so are strided
+//! ones a block reads as one run: see [`ROW_BLOCK_MIN`]), then each step is
 //! one typed loop over the block, and the last step writes straight into the
 //! output. No full-size intermediate is ever made. Large outputs are split
 //! across threads. A single `Elemwise` whose inputs need no cast and are
@@ -338,8 +339,9 @@ enum InSrc<'a> {
     Contig(&'a [u8]),
     /// One element, broadcast.
     Scalar(&'a [u8]),
-    /// Anything else: gathered per block.
-    Strided(&'a Tensor),
+    /// Anything else: read in place where a block is one run of it at
+    /// stride 1, gathered otherwise.
+    Strided(Strided<'a>),
     /// The output buffer itself (an input the node writes over): each
     /// block is copied out before the block's result is written.
     Out,
@@ -364,24 +366,64 @@ fn in_src<'a>(t: &'a Tensor, shape: &[usize]) -> InSrc<'a> {
     if t.shape[..] == *shape && t.is_c_contiguous() {
         return InSrc::Contig(&bytes[t.offset..t.offset + t.nbytes()]);
     }
-    InSrc::Strided(t)
+    let elem: SmallVec<[isize; 6]> = t.strides.iter().map(|&s| s / size as isize).collect();
+    InSrc::Strided(Strided {
+        data: bytes,
+        dtype: t.dtype,
+        strides: broadcast_strides(&t.shape, &elem, shape),
+        base: (t.offset / size) as isize,
+    })
 }
 
-/// Copies output elements `[start, start + len)` of strided input `t` into `buf`.
-fn gather(t: &Tensor, shape: &[usize], start: usize, len: usize, buf: &mut [u64]) -> Result<()> {
-    let size = t.dtype.itemsize();
-    let elem: SmallVec<[isize; 6]> = t.strides.iter().map(|&s| s / size as isize).collect();
-    let strides = broadcast_strides(&t.shape, &elem, shape);
-    let offset = (t.offset / size) as isize;
-    with_dtype!(t.dtype, T => gather_typed::<T>(
-        bytes_as::<T>(t.storage_bytes()),
-        shape,
-        &strides,
-        offset,
-        start,
-        &mut bytes_as_mut::<T>(words_as_bytes_mut(buf))[..len],
-    ));
-    Ok(())
+/// A strided or broadcast input, laid over the output's shape once per call.
+struct Strided<'a> {
+    /// The whole storage.
+    data: &'a [u8],
+    dtype: DType,
+    /// Element strides along the output's axes (0 where broadcast).
+    strides: SmallVec<[isize; 6]>,
+    /// Element offset of the first element.
+    base: isize,
+}
+
+impl<'a> Strided<'a> {
+    /// Whether a block that stays within one row of the output reads this
+    /// input at stride 1 (a column slice, a broadcast row), so that the
+    /// block can be read in place.
+    fn runs_along_rows(&self) -> bool {
+        self.strides.last() == Some(&1)
+    }
+
+    /// Output elements `[start, start + len)` read in place: `Some` when they
+    /// lie in one row of the output and the input runs along it at stride 1.
+    fn in_place(&self, shape: &[usize], start: usize, len: usize) -> Option<&'a [u8]> {
+        let &n_last = shape.last()?;
+        if !self.runs_along_rows() || start % n_last + len > n_last {
+            return None;
+        }
+        let mut rem = start;
+        let mut off = self.base;
+        for (&n, &s) in shape.iter().zip(&self.strides).rev() {
+            off += (rem % n) as isize * s;
+            rem /= n;
+        }
+        let size = self.dtype.itemsize();
+        let from = usize::try_from(off).ok()? * size;
+        self.data.get(from..from + len * size)
+    }
+
+    /// Copies output elements `[start, start + len)` into `buf`.
+    fn gather(&self, shape: &[usize], start: usize, len: usize, buf: &mut [u64]) -> Result<()> {
+        with_dtype!(self.dtype, T => gather_typed::<T>(
+            bytes_as::<T>(self.data),
+            shape,
+            &self.strides,
+            self.base,
+            start,
+            &mut bytes_as_mut::<T>(words_as_bytes_mut(buf))[..len],
+        ));
+        Ok(())
+    }
 }
 
 /// Copies elements `[start, start + out.len())` (C order over `shape`) of a
@@ -468,7 +510,23 @@ struct Plan<'a> {
     shape: &'a [usize],
 }
 
+/// Rows at least this long are run in blocks that stay within a row, so
+/// that inputs running along the rows at stride 1 (column slices, broadcast
+/// rows) are read in place instead of gathered.
+const ROW_BLOCK_MIN: usize = 128;
+
 impl Plan<'_> {
+    /// The row length blocks stay within, when that pays (see
+    /// [`ROW_BLOCK_MIN`]).
+    fn row_blocks(&self) -> Option<usize> {
+        let &n_last = self.shape.last()?;
+        let reads_rows = self
+            .inputs
+            .iter()
+            .any(|src| matches!(src, InSrc::Strided(s) if s.runs_along_rows()));
+        (n_last >= ROW_BLOCK_MIN && reads_rows).then_some(n_last)
+    }
+
     /// Computes output elements `[start, start + n)` into `out`.
     fn run_range(&self, start: usize, out: &mut [u8]) -> Result<()> {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
@@ -517,17 +575,28 @@ impl Plan<'_> {
         let out_size = prog.out_dtype().itemsize();
         let n = out.len() >> out_size.trailing_zeros();
         let n_steps = prog.steps.len();
+        let row = self.row_blocks();
+        let mut in_place: SmallVec<[Option<&[u8]>; 8]> = SmallVec::new();
         let mut b = 0;
         while b < n {
-            let len = self.block.min(n - b);
             let pos = start + b;
+            let len = match row {
+                Some(r) => self.block.min(n - b).min(r - pos % r),
+                None => self.block.min(n - b),
+            };
+            in_place.clear();
             for (g, src) in sc.gathered.iter_mut().zip(&self.inputs) {
+                let mut direct = None;
                 match src {
-                    InSrc::Strided(t) => gather(t, self.shape, pos, len, g)?,
+                    InSrc::Strided(s) => match s.in_place(self.shape, pos, len) {
+                        Some(bytes) => direct = Some(bytes),
+                        None => s.gather(self.shape, pos, len, g)?,
+                    },
                     InSrc::Out => words_as_bytes_mut(g)[..len * out_size]
                         .copy_from_slice(&out[b * out_size..(b + len) * out_size]),
                     _ => {}
                 }
+                in_place.push(direct);
             }
             for (si, step) in prog.steps.iter().enumerate() {
                 let last = si + 1 == n_steps;
@@ -544,9 +613,10 @@ impl Plan<'_> {
                                     Raw::Slice(&bytes[pos * isz..(pos + len) * isz])
                                 }
                                 InSrc::Scalar(bytes) => Raw::Scalar(bytes),
-                                InSrc::Strided(_) | InSrc::Out => {
-                                    Raw::Slice(&words_as_bytes(&sc.gathered[i])[..len * isz])
-                                }
+                                InSrc::Strided(_) | InSrc::Out => Raw::Slice(match in_place[i] {
+                                    Some(bytes) => bytes,
+                                    None => &words_as_bytes(&sc.gathered[i])[..len * isz],
+                                }),
                             },
                             Arg::Reg(r) => {
                                 let bytes = words_as_bytes(&sc.regs[r]);
@@ -1111,6 +1181,32 @@ mod tests {
             }
         }
         assert_eq!(got, &want[..]);
+    }
+
+    #[test]
+    fn a_block_within_a_row_of_a_column_slice_is_read_in_place() {
+        // columns 3..7 of a (4, 10) matrix, laid over a (4, 4) output.
+        let m = t64(&[4, 10], &(0..40).map(|i| i as f64).collect::<Vec<_>>());
+        let slice = m
+            .view(smallvec::smallvec![4, 4], smallvec::smallvec![80, 8], 3 * 8)
+            .unwrap();
+        let InSrc::Strided(s) = in_src(&slice, &[4, 4]) else {
+            panic!("a column slice is strided")
+        };
+        let row_2 = s
+            .in_place(&[4, 4], 9, 3)
+            .expect("elements 9..12 lie in row 2");
+        assert_eq!(bytes_as::<f64>(row_2), &[24.0, 25.0, 26.0]);
+        assert!(
+            s.in_place(&[4, 4], 6, 4).is_none(),
+            "6..10 crosses a row end"
+        );
+        let mut buf = vec![0u64; 4];
+        s.gather(&[4, 4], 6, 4, &mut buf).unwrap();
+        assert_eq!(
+            bytes_as::<f64>(words_as_bytes(&buf)),
+            &[15.0, 16.0, 23.0, 24.0]
+        );
     }
 
     #[test]
