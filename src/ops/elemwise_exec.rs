@@ -5,7 +5,7 @@
 //! the output in blocks of [`BLOCK`] elements: per block, strided or
 //! broadcast inputs are gathered into a scratch buffer (contiguous ones are
 //! read in place, one-element ones as a broadcast value, and so are strided
-//! ones a block reads as one run: see [`ROW_BLOCK_MIN`]), then each step is
+//! ones a block reads as one run: see `ROW_BLOCK_MIN`), then each step is
 //! one typed loop over the block, and the last step writes straight into the
 //! output. No full-size intermediate is ever made. Large outputs are split
 //! across threads. A single `Elemwise` whose inputs need no cast and are
