@@ -516,15 +516,17 @@ struct Plan<'a> {
 const ROW_BLOCK_MIN: usize = 128;
 
 impl Plan<'_> {
-    /// The row length blocks stay within, when that pays (see
-    /// [`ROW_BLOCK_MIN`]).
-    fn row_blocks(&self) -> Option<usize> {
+    /// When blocks pay to stay within rows (see [`ROW_BLOCK_MIN`]): the row
+    /// length, and the block length that cuts a row into even blocks (a row
+    /// of 520 into two of 260, not 512 and 8).
+    fn row_blocks(&self) -> Option<(usize, usize)> {
         let &n_last = self.shape.last()?;
         let reads_rows = self
             .inputs
             .iter()
             .any(|src| matches!(src, InSrc::Strided(s) if s.runs_along_rows()));
-        (n_last >= ROW_BLOCK_MIN && reads_rows).then_some(n_last)
+        let even = n_last.div_ceil(n_last.div_ceil(self.block.max(1)));
+        (n_last >= ROW_BLOCK_MIN && reads_rows).then_some((n_last, even))
     }
 
     /// Computes output elements `[start, start + n)` into `out`.
@@ -581,7 +583,7 @@ impl Plan<'_> {
         while b < n {
             let pos = start + b;
             let len = match row {
-                Some(r) => self.block.min(n - b).min(r - pos % r),
+                Some((r, even)) => even.min(n - b).min(r - pos % r),
                 None => self.block.min(n - b),
             };
             in_place.clear();
